@@ -1,0 +1,49 @@
+// medsynbench: entry point. Builds the command tree and maps errors to exit codes
+// (0 ok, 1 check failed, 2 bad usage/input, 3 internal error).
+#include <malloc.h>
+
+#include <climits>
+#include <iostream>
+
+#include "commands.h"
+#include "medsyn/core/error.h"
+#include "medsyn/core/provenance.h"
+
+int main(int argc, char** argv) {
+  // Keep big tensors and feature matrices off mmap: repeated mmap/munmap of large blocks costs
+  // 2-4x on CPU training steps (measured; see README "Performance notes").
+  mallopt(M_MMAP_THRESHOLD, INT_MAX);
+  mallopt(M_TRIM_THRESHOLD, INT_MAX);
+
+  const auto& bi = medsyn::build_info();
+  CLI::App app{"MedSynBench: evaluate generalist vs specialist medical image generators"};
+  app.set_version_flag("--version", std::string("medsynbench ") + bi.version + " (" + bi.git_commit +
+                                        ", " + bi.build_type + ")");
+  app.require_subcommand(1);
+  app.fallthrough(false);
+
+  medsyn::cli::register_data_commands(app);
+  medsyn::cli::register_metrics_commands(app);
+  medsyn::cli::register_features_commands(app);
+  medsyn::cli::register_engine_commands(app);
+  medsyn::cli::register_memorization_commands(app);
+  medsyn::cli::register_downstream_commands(app);
+  medsyn::cli::register_suite_commands(app);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);  // prints help/version (code 0) or the usage error
+    return code == 0 ? 0 : static_cast<int>(medsyn::ExitCode::bad_input);
+  } catch (const medsyn::InputError& e) {
+    std::cerr << "error: " << e.what() << std::endl;
+    return static_cast<int>(medsyn::ExitCode::bad_input);
+  } catch (const medsyn::CheckFailed& e) {
+    std::cerr << "check failed: " << e.what() << std::endl;
+    return static_cast<int>(medsyn::ExitCode::check_failed);
+  } catch (const std::exception& e) {
+    std::cerr << "internal error: " << e.what() << std::endl;
+    return static_cast<int>(medsyn::ExitCode::internal);
+  }
+  return medsyn::cli::exit_code();
+}

@@ -1,0 +1,58 @@
+#pragma once
+// NumPy .npy and .npz I/O (format version 1.0/2.0, little-endian, C order).
+// Matrices are always compact row-major: element (i, j) of an N x D array is data[i*D + j].
+//   write_npy / write_npz are atomic (temp file + rename).
+//   read_npz reads stored and Deflate-compressed archives (np.savez and np.savez_compressed).
+// Supported dtypes: <f4, <f8, |u1, <u2, <i4, <i8, |b1 (read); writing takes float, double, uint8,
+// int64.
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace medsyn {
+
+enum class DType { f32, f64, u8, u16, i32, i64, b1 };
+const char* npy_descr(DType t);
+std::size_t dtype_size(DType t);
+
+struct NpyArray {
+  DType dtype = DType::f32;
+  std::vector<std::int64_t> shape;
+  std::vector<std::uint8_t> bytes;  // raw little-endian data, C order
+
+  std::int64_t numel() const;
+  // Converting copies (any numeric dtype). Throws InputError on bool arrays.
+  std::vector<double> as_f64() const;
+  std::vector<float> as_f32() const;
+  std::vector<std::int64_t> as_i64() const;
+};
+
+NpyArray parse_npy(const std::vector<std::uint8_t>& file_bytes, const std::string& name);
+std::vector<std::uint8_t> serialize_npy(const NpyArray& a);
+
+NpyArray read_npy(const std::filesystem::path& path);
+void write_npy(const std::filesystem::path& path, const NpyArray& a);
+
+std::map<std::string, NpyArray> read_npz(const std::filesystem::path& path);
+// Keys without the ".npy" suffix. `compress` uses Deflate (like np.savez_compressed).
+void write_npz(const std::filesystem::path& path, const std::map<std::string, NpyArray>& arrays,
+               bool compress = false);
+
+// Convenience constructors.
+NpyArray make_npy(const std::vector<float>& v, std::vector<std::int64_t> shape);
+NpyArray make_npy(const std::vector<double>& v, std::vector<std::int64_t> shape);
+NpyArray make_npy(const std::vector<std::uint8_t>& v, std::vector<std::int64_t> shape);
+NpyArray make_npy(const std::vector<std::int64_t>& v, std::vector<std::int64_t> shape);
+
+// An N x D float32 matrix read from .npy; validates 2-D and finite values
+// ("F.npy: row 17 contains NaN or Inf").
+struct Matrix32 {
+  std::int64_t rows = 0, cols = 0;
+  std::vector<float> data;  // row-major
+};
+Matrix32 read_feature_matrix(const std::filesystem::path& path);
+void write_feature_matrix(const std::filesystem::path& path, const Matrix32& m);
+
+}  // namespace medsyn

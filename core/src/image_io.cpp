@@ -1,0 +1,153 @@
+#include "medsyn/core/image_io.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include <opencv2/core.hpp>
+#include <opencv2/core/utils/logger.hpp>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include "medsyn/core/error.h"
+#include "medsyn/core/fs.h"
+
+namespace fs = std::filesystem;
+
+namespace medsyn {
+
+namespace {
+
+std::string lower_ext(const fs::path& p) {
+  std::string e = p.extension().string();
+  std::transform(e.begin(), e.end(), e.begin(), [](unsigned char c) { return std::tolower(c); });
+  return e;
+}
+
+bool is_jpeg(const std::vector<std::uint8_t>& b) { return b.size() >= 3 && b[0] == 0xFF && b[1] == 0xD8 && b[2] == 0xFF; }
+bool is_png(const std::vector<std::uint8_t>& b) {
+  static const std::uint8_t sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
+  return b.size() >= 8 && std::equal(sig, sig + 8, b.begin());
+}
+
+// libjpeg silently fills a truncated file with grey ("Premature end of JPEG file"); a complete
+// JPEG ends with the EOI marker FF D9 (possibly followed by padding).
+bool jpeg_has_eoi(const std::vector<std::uint8_t>& b) {
+  std::size_t n = b.size();
+  while (n > 2 && (b[n - 1] == 0x00 || b[n - 1] == 0x0A || b[n - 1] == 0x0D || b[n - 1] == 0x20)) --n;
+  return n >= 2 && b[n - 2] == 0xFF && b[n - 1] == 0xD9;
+}
+
+// A complete PNG ends with an IEND chunk.
+bool png_has_iend(const std::vector<std::uint8_t>& b) {
+  static const std::uint8_t iend[8] = {'I', 'E', 'N', 'D', 0xAE, 0x42, 0x60, 0x82};
+  return b.size() >= 20 && std::search(b.end() - 20, b.end(), iend, iend + 8) != b.end();
+}
+
+Image mat_to_image(const cv::Mat& m, const std::string& name) {
+  double scale;
+  switch (m.depth()) {
+    case CV_8U: scale = 1.0 / 255.0; break;
+    case CV_16U: scale = 1.0 / 65535.0; break;
+    case CV_32F: scale = 1.0; break;
+    default:
+      throw InputError(at_file(name, "unsupported pixel depth (expected 8-bit, 16-bit or float)"));
+  }
+  const int ch = m.channels();
+  if (ch != 1 && ch != 3 && ch != 4 && ch != 2)
+    throw InputError(at_file(name, "unsupported channel count " + std::to_string(ch)));
+  cv::Mat f;
+  m.convertTo(f, CV_MAKETYPE(CV_32F, ch), scale);
+  if (ch == 3) cv::cvtColor(f, f, cv::COLOR_BGR2RGB);
+  if (ch == 4) cv::cvtColor(f, f, cv::COLOR_BGRA2RGBA);
+  Image img(ch, f.rows, f.cols);
+  std::vector<cv::Mat> planes;
+  cv::split(f, planes);
+  for (int c = 0; c < ch; ++c) {
+    cv::Mat dst(f.rows, f.cols, CV_32F, img.plane(c));
+    planes[c].copyTo(dst);
+  }
+  if (m.depth() == CV_32F)
+    for (float& v : img.data)
+      if (!std::isfinite(v)) throw InputError(at_file(name, "contains NaN or Inf pixel values"));
+  return img;
+}
+
+}  // namespace
+
+bool is_raster_image_file(const fs::path& path) {
+  static const char* exts[] = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp"};
+  const std::string e = lower_ext(path);
+  return std::any_of(std::begin(exts), std::end(exts), [&](const char* x) { return e == x; });
+}
+
+Image decode_image(const std::vector<std::uint8_t>& bytes, const std::string& name) {
+  if (bytes.empty()) throw InputError(at_file(name, "empty file"));
+  if (is_jpeg(bytes) && !jpeg_has_eoi(bytes))
+    throw InputError(at_file(name, "truncated or corrupt JPEG (no end-of-image marker)"));
+  if (is_png(bytes) && !png_has_iend(bytes))
+    throw InputError(at_file(name, "truncated or corrupt PNG (no IEND chunk)"));
+  cv::utils::logging::setLogLevel(cv::utils::logging::LOG_LEVEL_SILENT);
+  cv::Mat m;
+  try {
+    m = cv::imdecode(bytes, cv::IMREAD_UNCHANGED | cv::IMREAD_ANYDEPTH | cv::IMREAD_ANYCOLOR);
+  } catch (const cv::Exception& e) {
+    throw InputError(at_file(name, std::string("cannot decode image: ") + e.what()));
+  }
+  if (m.empty()) throw InputError(at_file(name, "cannot decode image (corrupt, truncated or unsupported format)"));
+  return mat_to_image(m, name);
+}
+
+Image read_image(const fs::path& path) {
+  if (!is_raster_image_file(path))
+    throw InputError(at_file(path.string(), "unknown image format '" + path.extension().string() +
+                                                "' (expected .png, .jpg, .jpeg, .tif, .tiff or .bmp)"));
+  return decode_image(read_file_bytes(path), path.string());
+}
+
+std::vector<std::uint8_t> to_u8_hwc(const Image& img) {
+  const std::size_t plane = static_cast<std::size_t>(img.height) * img.width;
+  std::vector<std::uint8_t> out(plane * img.channels);
+  for (int c = 0; c < img.channels; ++c)
+    for (std::size_t i = 0; i < plane; ++i) {
+      float v = std::clamp(img.data[c * plane + i], 0.f, 1.f);
+      out[i * img.channels + c] = static_cast<std::uint8_t>(std::lround(v * 255.f));
+    }
+  return out;
+}
+
+Image from_u8_hwc(const std::uint8_t* data, int height, int width, int channels) {
+  Image img(channels, height, width);
+  const std::size_t plane = static_cast<std::size_t>(height) * width;
+  for (int c = 0; c < channels; ++c)
+    for (std::size_t i = 0; i < plane; ++i) img.data[c * plane + i] = data[i * channels + c] / 255.f;
+  return img;
+}
+
+std::vector<std::uint8_t> encode_png(const Image& img, int bit_depth) {
+  if (img.empty()) throw InputError("encode_png: empty image");
+  if (img.channels != 1 && img.channels != 3 && img.channels != 4)
+    throw InputError("encode_png: PNG needs 1, 3 or 4 channels, got " + std::to_string(img.channels));
+  const int depth = bit_depth == 16 ? CV_16U : CV_8U;
+  const double maxv = bit_depth == 16 ? 65535.0 : 255.0;
+  std::vector<cv::Mat> planes;
+  for (int c = 0; c < img.channels; ++c) {
+    cv::Mat p(img.height, img.width, CV_32F, const_cast<float*>(img.plane(c)));
+    cv::Mat clipped = cv::max(cv::min(p, 1.0), 0.0);
+    cv::Mat q;
+    clipped.convertTo(q, depth, maxv);  // rounds to nearest
+    planes.push_back(q);
+  }
+  cv::Mat merged;
+  cv::merge(planes, merged);
+  if (img.channels == 3) cv::cvtColor(merged, merged, cv::COLOR_RGB2BGR);
+  if (img.channels == 4) cv::cvtColor(merged, merged, cv::COLOR_RGBA2BGRA);
+  std::vector<std::uint8_t> buf;
+  if (!cv::imencode(".png", merged, buf)) throw Error("encode_png: OpenCV failed to encode");
+  return buf;
+}
+
+void write_png(const fs::path& path, const Image& img, int bit_depth) {
+  atomic_write_bytes(path, encode_png(img, bit_depth));
+}
+
+}  // namespace medsyn

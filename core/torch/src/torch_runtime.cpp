@@ -1,0 +1,65 @@
+#include <algorithm>
+#include <regex>
+#include <thread>
+
+#include <torch/torch.h>
+
+#include "medsyn/core/error.h"
+#include "medsyn/core/provenance.h"
+#include "medsyn/torch/runtime.h"
+#include "medsyn/torch/tensor.h"
+
+namespace medsyn {
+
+void init_torch_runtime(int num_threads) {
+  const int n = num_threads > 0 ? num_threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  torch::set_num_threads(n);
+  register_library_version("libtorch", torch_version_string());
+}
+
+std::string torch_version_string() { return TORCH_VERSION; }
+
+std::string validate_device(const std::string& spec) {
+  const torch::Device d = parse_device(spec);
+  return d.str();
+}
+
+torch::Device parse_device(const std::string& spec) {
+  static const std::regex re(R"(^(cpu|cuda)(:(\d+))?$)");
+  std::smatch m;
+  if (!std::regex_match(spec, m, re))
+    throw InputError("--device '" + spec + "': expected cpu, cuda or cuda:N");
+  if (m[1] == "cpu") return torch::Device(torch::kCPU);
+  if (!torch::cuda::is_available())
+    throw InputError("--device '" + spec + "': CUDA is not available in this build or on this machine (use --device cpu)");
+  const int idx = m[3].matched ? std::stoi(m[3]) : 0;
+  if (idx >= static_cast<int>(torch::cuda::device_count()))
+    throw InputError("--device '" + spec + "': only " + std::to_string(torch::cuda::device_count()) + " CUDA device(s)");
+  return torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(idx));
+}
+
+torch::Tensor images_to_tensor(const std::vector<Image>& images) {
+  if (images.empty()) throw InputError("images_to_tensor: no images");
+  const auto& f = images.front();
+  auto t = torch::empty({static_cast<long>(images.size()), f.channels, f.height, f.width}, torch::kFloat32);
+  float* dst = t.data_ptr<float>();
+  for (std::size_t i = 0; i < images.size(); ++i) {
+    const auto& im = images[i];
+    if (im.channels != f.channels || im.height != f.height || im.width != f.width)
+      throw InputError("images_to_tensor: image " + std::to_string(i) + " has shape " + std::to_string(im.channels) +
+                       "x" + std::to_string(im.height) + "x" + std::to_string(im.width) + ", expected " +
+                       std::to_string(f.channels) + "x" + std::to_string(f.height) + "x" + std::to_string(f.width));
+    std::copy(im.data.begin(), im.data.end(), dst + i * f.size());
+  }
+  return t;
+}
+
+Image tensor_to_image(const torch::Tensor& chw) {
+  auto t = chw.detach().to(torch::kCPU, torch::kFloat32).clamp(0.0, 1.0).contiguous();
+  if (t.dim() != 3) throw InputError("tensor_to_image: expected C x H x W");
+  Image img(static_cast<int>(t.size(0)), static_cast<int>(t.size(1)), static_cast<int>(t.size(2)));
+  std::copy(t.data_ptr<float>(), t.data_ptr<float>() + t.numel(), img.data.begin());
+  return img;
+}
+
+}  // namespace medsyn

@@ -1,0 +1,73 @@
+#include "test_support.h"
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <fstream>
+#include <random>
+#include <sstream>
+
+namespace fs = std::filesystem;
+
+namespace medsyn::test {
+
+fs::path source_dir() { return MEDSYN_SOURCE_DIR; }
+fs::path shared_data_dir() {
+  if (const char* env = std::getenv("MEDSYN_SHARED_DATA_DIR")) return env;
+  return MEDSYN_SHARED_DATA_DIR;
+}
+fs::path medmnist_file(const std::string& name) { return shared_data_dir() / "medmnist" / (name + ".npz"); }
+fs::path fixtures_dir() { return MEDSYN_FIXTURES_DIR; }
+fs::path cli_path() { return MEDSYN_CLI_PATH; }
+
+TempDir::TempDir(const std::string& prefix) {
+  static std::atomic<int> counter{0};
+  std::random_device rd;
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    auto p = fs::temp_directory_path() /
+             (prefix + "-" + std::to_string(::getpid()) + "-" + std::to_string(counter++) + "-" +
+              std::to_string(rd() % 100000));
+    if (fs::create_directories(p)) {
+      path_ = p;
+      return;
+    }
+  }
+  throw std::runtime_error("cannot create a temporary folder");
+}
+TempDir::~TempDir() {
+  std::error_code ec;
+  if (!std::getenv("MEDSYN_KEEP_TEMP")) fs::remove_all(path_, ec);
+}
+
+std::string shell_quote(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) {
+    if (c == '\'') out += "'\\''";
+    else out += c;
+  }
+  return out + "'";
+}
+
+static std::string slurp(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+CliResult run_cli(const std::string& args) {
+  TempDir tmp("medsyn-cli");
+  const auto out = tmp / "stdout", err = tmp / "stderr";
+  const std::string cmd = shell_quote(cli_path().string()) + " " + args + " >" +
+                          shell_quote(out.string()) + " 2>" + shell_quote(err.string()) + " </dev/null";
+  const int status = std::system(cmd.c_str());
+  CliResult r;
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  r.out = slurp(out);
+  r.err = slurp(err);
+  return r;
+}
+
+}  // namespace medsyn::test
