@@ -28,6 +28,7 @@ int main(int argc, char** argv) {
   medsyn::cli::register_engine_commands(app);
   medsyn::cli::register_memorization_commands(app);
   medsyn::cli::register_downstream_commands(app);
+  medsyn::cli::register_stats_commands(app);
   medsyn::cli::register_suite_commands(app);
 
   try {
