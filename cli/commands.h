@@ -38,4 +38,6 @@ namespace medsyn::cli {
 CLI::App* group(CLI::App& root, const std::string& name, const std::string& description);
 void register_features_commands(CLI::App& root);  // features extract, metrics fidelity (cmd_features.cpp)
 }  // namespace medsyn::cli
-namespace medsyn::cli { void register_stats_commands(CLI::App& root);  // stats auc|delong|paired|adjust|bootstrap (cmd_stats.cpp) }
+namespace medsyn::cli {
+void register_stats_commands(CLI::App& root);  // stats auc|delong|paired|adjust|bootstrap (cmd_stats.cpp)
+}  // namespace medsyn::cli
