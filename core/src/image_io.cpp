@@ -43,32 +43,52 @@ bool png_has_iend(const std::vector<std::uint8_t>& b) {
   return b.size() >= 20 && std::search(b.end() - 20, b.end(), iend, iend + 8) != b.end();
 }
 
-Image mat_to_image(const cv::Mat& m, const std::string& name) {
-  double scale;
-  switch (m.depth()) {
-    case CV_8U: scale = 1.0 / 255.0; break;
-    case CV_16U: scale = 1.0 / 65535.0; break;
-    case CV_32F: scale = 1.0; break;
-    default:
-      throw InputError(at_file(name, "unsupported pixel depth (expected 8-bit, 16-bit or float)"));
-  }
-  const int ch = m.channels();
+// One conversion for every path (file decode and in-memory arrays): v / max computed in double,
+// rounded once to float, so the same pixel always maps to the same float.
+const std::vector<float>& lut_u8() {
+  static const std::vector<float> lut = [] {
+    std::vector<float> t(256);
+    for (int v = 0; v < 256; ++v) t[v] = static_cast<float>(v / 255.0);
+    return t;
+  }();
+  return lut;
+}
+const std::vector<float>& lut_u16() {
+  static const std::vector<float> lut = [] {
+    std::vector<float> t(65536);
+    for (int v = 0; v < 65536; ++v) t[v] = static_cast<float>(v / 65535.0);
+    return t;
+  }();
+  return lut;
+}
+
+Image mat_to_image(const cv::Mat& m_in, const std::string& name) {
+  const int depth = m_in.depth();
+  if (depth != CV_8U && depth != CV_16U && depth != CV_32F)
+    throw InputError(at_file(name, "unsupported pixel depth (expected 8-bit, 16-bit or float)"));
+  const int ch = m_in.channels();
   if (ch != 1 && ch != 3 && ch != 4 && ch != 2)
     throw InputError(at_file(name, "unsupported channel count " + std::to_string(ch)));
-  cv::Mat f;
-  m.convertTo(f, CV_MAKETYPE(CV_32F, ch), scale);
-  if (ch == 3) cv::cvtColor(f, f, cv::COLOR_BGR2RGB);
-  if (ch == 4) cv::cvtColor(f, f, cv::COLOR_BGRA2RGBA);
-  Image img(ch, f.rows, f.cols);
-  std::vector<cv::Mat> planes;
-  cv::split(f, planes);
-  for (int c = 0; c < ch; ++c) {
-    cv::Mat dst(f.rows, f.cols, CV_32F, img.plane(c));
-    planes[c].copyTo(dst);
+  cv::Mat m = m_in;
+  if (ch == 3) cv::cvtColor(m_in, m, cv::COLOR_BGR2RGB);
+  if (ch == 4) cv::cvtColor(m_in, m, cv::COLOR_BGRA2RGBA);
+  Image img(ch, m.rows, m.cols);
+  const std::size_t plane = static_cast<std::size_t>(m.rows) * m.cols;
+  for (int y = 0; y < m.rows; ++y) {
+    for (int x = 0; x < m.cols; ++x) {
+      const std::size_t i = static_cast<std::size_t>(y) * m.cols + x;
+      for (int c = 0; c < ch; ++c) {
+        float v;
+        if (depth == CV_8U) v = lut_u8()[m.ptr<std::uint8_t>(y)[x * ch + c]];
+        else if (depth == CV_16U) v = lut_u16()[m.ptr<std::uint16_t>(y)[x * ch + c]];
+        else {
+          v = m.ptr<float>(y)[x * ch + c];
+          if (!std::isfinite(v)) throw InputError(at_file(name, "contains NaN or Inf pixel values"));
+        }
+        img.data[c * plane + i] = v;
+      }
+    }
   }
-  if (m.depth() == CV_32F)
-    for (float& v : img.data)
-      if (!std::isfinite(v)) throw InputError(at_file(name, "contains NaN or Inf pixel values"));
   return img;
 }
 
@@ -119,7 +139,7 @@ Image from_u8_hwc(const std::uint8_t* data, int height, int width, int channels)
   Image img(channels, height, width);
   const std::size_t plane = static_cast<std::size_t>(height) * width;
   for (int c = 0; c < channels; ++c)
-    for (std::size_t i = 0; i < plane; ++i) img.data[c * plane + i] = data[i * channels + c] / 255.f;
+    for (std::size_t i = 0; i < plane; ++i) img.data[c * plane + i] = lut_u8()[data[i * channels + c]];
   return img;
 }
 
