@@ -1,8 +1,213 @@
-// `medsynbench features extract` and `metrics fidelity`.
+// `medsynbench features extract` and `medsynbench metrics fidelity`.
+// The work lives in the metrics library (feature_extract.h, fidelity.h); this file parses options.
+#include <filesystem>
+#include <iomanip>
+#include <iostream>
+#include <map>
+#include <sstream>
+
 #include "commands.h"
+#include "medsyn/core/error.h"
+#include "medsyn/core/json.h"
+#include "medsyn/core/manifest.h"
+#include "medsyn/metrics/extractor.h"
+#include "medsyn/metrics/feature_extract.h"
+#include "medsyn/metrics/fidelity.h"
+#include "medsyn/metrics/stats.h"
+#include "medsyn/torch/runtime.h"
+
+namespace fs = std::filesystem;
 
 namespace medsyn::cli {
 
-void register_features_commands(CLI::App& root) { (void)root; }
+namespace {
+
+using metrics::FidelityOptions;
+using metrics::FidelityReport;
+using metrics::MetricEstimate;
+
+// Preprocessing overrides shared by every command that takes --extractor. Each flag sets the
+// query option of the same name on the spec (docs/features.md, "Preprocessing options").
+struct PreprocessFlags {
+  std::string size, filter, antialias, range, channels, clamp, mean, std;
+  void add(CLI::App* cmd) {
+    cmd->add_option("--size", size, "Network input size N or HxW (spec option size=)");
+    cmd->add_option("--filter", filter, "Resize filter: nearest|bilinear|bicubic|area|lanczos (filter=)");
+    cmd->add_option("--antialias", antialias, "1|0: PIL-style low-pass when downsampling (antialias=)");
+    cmd->add_option("--range", range, "LO,HI value range the network sees, e.g. 0,255 (range=)");
+    cmd->add_option("--channels", channels, "1|3 input channels; gray->3 replicates (channels=)");
+    cmd->add_option("--clamp", clamp, "1|0: clamp to [0,1] after resizing (clamp=)");
+    cmd->add_option("--mean", mean, "Per-channel mean subtracted after the range, M or M,M,M (mean=)");
+    cmd->add_option("--std", std, "Per-channel std divided after the mean, S or S,S,S (std=)");
+  }
+  std::string apply(const std::string& spec) const {
+    const std::map<std::string, std::string> o = {{"size", size},   {"filter", filter}, {"antialias", antialias},
+                                                  {"range", range}, {"channels", channels}, {"clamp", clamp},
+                                                  {"mean", mean},   {"std", std}};
+    bool any = false;
+    for (const auto& [k, v] : o) any = any || !v.empty();
+    return any ? with_spec_options(spec, o) : spec;
+  }
+};
+
+struct ExtractArgs {
+  std::string dataset, spec, out, stats_out, modality, split, device = "cpu", cache_dir;
+  int batch = 64;
+  bool no_cache = false, json = false;
+  PreprocessFlags pre;
+};
+
+void run_extract(const ExtractArgs& a) {
+  const std::string device = validate_device(a.device);
+  const std::string spec = a.pre.apply(a.spec);
+  if (a.batch < 1) throw InputError("--batch must be at least 1, got " + std::to_string(a.batch));
+  const Dataset ds = load_dataset(a.dataset);
+  const auto records = ds.select(a.modality, a.split);
+  if (records.empty())
+    throw InputError(at_file((ds.root / "manifest.jsonl").string(),
+                             "no images with modality '" + a.modality + "' and split '" + a.split + "'"));
+  if (a.out.empty() && a.stats_out.empty()) throw InputError("give --out F.npy and/or --stats-out S.npz");
+  auto ex = make_extractor(spec, device);
+  ExtractOptions opt;
+  opt.batch = a.batch;
+  opt.use_cache = !a.no_cache;
+  opt.cache_dir = a.cache_dir;
+  opt.progress_label = "features " + (a.modality.empty() ? std::string("all") : a.modality);
+  if (a.out.empty()) {  // statistics only: the N x D matrix is never held
+    bool hit = false;
+    const auto st = extract_stats(ds, records, *ex, opt, &hit);
+    metrics::write_stats_npz(a.stats_out, st);
+    if (a.json)
+      print_json({{"stats", a.stats_out}, {"n", st.n}, {"dim", st.dim}, {"extractor_id", ex->id()}, {"cache_hit", hit}});
+    else
+      std::cout << "wrote " << a.stats_out << " (mu, sigma float64; n " << st.n << ", dim " << st.dim << ")\n";
+    return;
+  }
+  const FeatureResult r = extract_features(ds, records, *ex, opt);
+  const json sidecar = feature_sidecar(r, *ex, spec, device, ds, a.modality, a.split);
+  write_features(a.out, r, sidecar);
+  if (!a.stats_out.empty()) metrics::write_stats_npz(a.stats_out, metrics::compute_stats(r.features, a.out));
+  if (a.json) {
+    print_json({{"features", a.out},
+                {"sidecar", sidecar_path(a.out).string()},
+                {"rows", r.features.rows},
+                {"dim", r.features.cols},
+                {"extractor_id", ex->id()},
+                {"cache_hit", r.cache_hit},
+                {"seconds", r.seconds}});
+  } else {
+    std::cout << "wrote " << a.out << " (" << r.features.rows << " x " << r.features.cols << " float32) and "
+              << sidecar_path(a.out).string() << "\n"
+              << "extractor " << ex->id() << "\npreprocessing " << ex->input_spec().describe() << "\n"
+              << (r.cache_hit ? "read from cache " : "cached as ") << r.cache_file.string() << "\n";
+  }
+}
+
+struct FidelityArgs {
+  std::string real, synthetic, spec, device = "cpu", real_split, synthetic_split, cache_dir, modality;
+  int bootstrap = 100, batch = 64, k = 5, kid_subsets = 100, kid_subset_size = 1000;
+  double ci = 0.95;
+  unsigned long long seed = 0;
+  bool json = false, no_cache = false;
+  PreprocessFlags pre;
+};
+
+std::string fmt_ci(const MetricEstimate& m, int precision) {
+  std::ostringstream os;
+  os << std::fixed << std::setprecision(precision) << m.value;
+  if (m.has_ci) os << " [" << m.ci_low << ", " << m.ci_high << "]";
+  return os.str();
+}
+
+void run_fidelity(const FidelityArgs& a) {
+  FidelityOptions o;
+  o.device = validate_device(a.device);
+  o.extractor_spec = a.pre.apply(a.spec);
+  o.bootstrap = a.bootstrap;
+  o.ci_level = a.ci;
+  o.seed = a.seed;
+  o.k = a.k;
+  o.kid_subsets = a.kid_subsets;
+  o.kid_subset_size = a.kid_subset_size;
+  o.real_split = a.real_split;
+  o.synthetic_split = a.synthetic_split;
+  o.modality = a.modality;
+  o.extract.batch = a.batch;
+  o.extract.use_cache = !a.no_cache;
+  o.extract.cache_dir = a.cache_dir;
+  const FidelityReport rep = evaluate_fidelity(a.real, a.synthetic, o);
+  if (a.json) {
+    print_json(fidelity_to_json(rep));
+    return;
+  }
+  std::cout << "extractor " << rep.extractor_id << "  (" << rep.preprocessing << ")\n";
+  std::cout << "bootstrap " << o.bootstrap << " resamples, " << static_cast<int>(o.ci_level * 100)
+            << "% percentile CI, seed " << o.seed << "\n\n";
+  for (const auto& m : rep.modalities) {
+    std::cout << m.modality << "  (real " << m.n_real << ", synthetic " << m.n_synthetic << ", dim " << m.dim
+              << ")\n";
+    std::cout << "  FID        " << fmt_ci(m.fid, 4) << "\n";
+    std::cout << "  FID floor  " << fmt_ci(m.fid_real_floor, 4) << "  (real half vs real half, " << m.floor_n_a
+              << " + " << m.floor_n_b << ")\n";
+    std::cout << "  KID        " << fmt_ci(m.kid, 6) << "  (std over subsets " << m.kid_std << ")\n";
+    std::cout << "  precision  " << fmt_ci(m.precision, 4) << "\n";
+    std::cout << "  recall     " << fmt_ci(m.recall, 4) << "\n";
+    std::cout << "  density    " << fmt_ci(m.density, 4) << "\n";
+    std::cout << "  coverage   " << fmt_ci(m.coverage, 4) << "\n";
+    for (const auto& w : m.warnings) std::cout << "  warning: " << w << "\n";
+  }
+  for (const auto& s : rep.skipped) std::cout << "skipped: " << s << "\n";
+}
+
+}  // namespace
+
+void register_features_commands(CLI::App& root) {
+  // ---- features extract ----
+  auto* features = group(root, "features", "Feature extraction and feature files");
+  auto ea = std::make_shared<ExtractArgs>();
+  auto* ex = features->add_subcommand("extract", "Extract N x D float32 features (.npy + .npy.json sidecar)");
+  ex->add_option("dataset", ea->dataset, "Dataset folder (with manifest.jsonl)")->required();
+  ex->add_option("--extractor", ea->spec,
+                 "torchscript:PATH[?opts] | torchscript-preset:clean-fid-inception:PATH | builtin:pixels[:SIZE]")
+      ->required();
+  ex->add_option("--out", ea->out, "Output features file F.npy (sidecar F.npy.json)");
+  ex->add_option("--stats-out", ea->stats_out,
+                 "Also (or, without --out, only) write FID statistics S.npz (mu, sigma float64, n); "
+                 "without --out the features are streamed into the statistics and never held");
+  ex->add_option("--modality", ea->modality, "Only images of this modality");
+  ex->add_option("--split", ea->split, "Only images of this split (train/val/test)");
+  ex->add_option("--batch", ea->batch, "Images per forward pass")->capture_default_str();
+  add_device_option(ex, ea->device);
+  ex->add_flag("--no-cache", ea->no_cache, "Neither read nor write the feature cache");
+  ex->add_option("--cache-dir", ea->cache_dir, "Cache root (default $MEDSYN_CACHE_DIR or ~/.cache/medsynbench)");
+  ex->add_flag("--json", ea->json, "Print a JSON summary");
+  ea->pre.add(ex);
+  ex->callback([ea] { run_extract(*ea); });
+
+  // ---- metrics fidelity ----
+  auto* metrics = group(root, "metrics", "Fidelity and diversity metrics");
+  auto fa = std::make_shared<FidelityArgs>();
+  auto* fi = metrics->add_subcommand(
+      "fidelity", "Per modality FID, KID, precision/recall, density/coverage with bootstrap CIs and the real-vs-real FID floor");
+  fi->add_option("--real", fa->real, "Real dataset folder")->required();
+  fi->add_option("--synthetic", fa->synthetic, "Synthetic dataset folder")->required();
+  fi->add_option("--extractor", fa->spec, "Extractor spec (see `features extract --help`)")->required();
+  fi->add_option("--bootstrap", fa->bootstrap, "Bootstrap resamples for the CIs (0 = no CIs)")->capture_default_str();
+  fi->add_option("--ci", fa->ci, "CI level")->capture_default_str();
+  fi->add_option("--seed", fa->seed, "Seed for bootstrap, KID subsets and the real split")->capture_default_str();
+  fi->add_option("--k", fa->k, "k of the k-NN balls for PRDC")->capture_default_str();
+  fi->add_option("--kid-subsets", fa->kid_subsets, "KID subsets")->capture_default_str();
+  fi->add_option("--kid-subset-size", fa->kid_subset_size, "KID subset size")->capture_default_str();
+  fi->add_option("--modality", fa->modality, "Only this modality");
+  fi->add_option("--real-split", fa->real_split, "Only real images of this split");
+  fi->add_option("--synthetic-split", fa->synthetic_split, "Only synthetic images of this split");
+  fi->add_option("--batch", fa->batch, "Images per forward pass")->capture_default_str();
+  add_device_option(fi, fa->device);
+  fi->add_flag("--no-cache", fa->no_cache, "Neither read nor write the feature cache");
+  fi->add_option("--cache-dir", fa->cache_dir, "Cache root (default $MEDSYN_CACHE_DIR or ~/.cache/medsynbench)");
+  fi->add_flag("--json", fa->json, "Print JSON");
+  fa->pre.add(fi);
+  fi->callback([fa] { run_fidelity(*fa); });
+}
 
 }  // namespace medsyn::cli

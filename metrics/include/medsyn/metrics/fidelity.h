@@ -1,0 +1,100 @@
+#pragma once
+// Per-modality fidelity of a synthetic set against a real set, in one feature space:
+// FID, KID, improved precision/recall, density/coverage, each with a bootstrap CI, plus the
+// real-vs-real FID floor. Used by `medsynbench metrics fidelity` and by the suite runner.
+//
+// Conventions:
+//  - Features come from one extractor (feature_extract.h; cached), per modality, real rows =
+//    real records of that modality (optionally one split), synthetic rows likewise.
+//  - Modalities evaluated: those present in both sets, in the synthetic set's first-seen order
+//    (or only `modality`). The others are listed in `skipped`; none in common is an InputError.
+//  - Point estimates use all rows: FID (fid.h, float64), KID (kid.h; subsets/subset_size/seed as
+//    given), PRDC (prdc.h, closed balls, k).
+//  - Bootstrap CI (percentile, bootstrap.h conventions): each replicate resamples the real rows
+//    and the synthetic rows independently with replacement (std::mt19937_64(seed), replicate b
+//    draws real indices then synthetic indices) and recomputes every metric on the resample
+//    (KID with seed + 1 + b). Resampling duplicates rows, which shrinks k-NN radii slightly and
+//    biases KID upwards by O(1/n); the interval describes sampling variability of the image sets,
+//    the point estimate is always the full-sample value.
+//  - FID floor: the real rows are permuted with std::mt19937_64(seed ^ 0x9E3779B97F4A7C15) and
+//    split into halves (floor(n/2) and the rest); floor = FID(half A, half B), with its own
+//    bootstrap CI. It is the FID two independent samples of the real distribution reach at half
+//    the real sample size; FID is biased upwards at small n, so a synthetic FID near the floor is
+//    as good as this many real images can tell. Needs >= 4 real images (else NaN and a warning).
+#include <cstdint>
+#include <filesystem>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "medsyn/core/npy.h"
+#include "medsyn/metrics/feature_extract.h"
+
+namespace medsyn::metrics {
+
+struct MetricEstimate {
+  double value = std::numeric_limits<double>::quiet_NaN();
+  bool has_ci = false;  // false when bootstrap = 0 or too many replicates failed
+  double ci_low = std::numeric_limits<double>::quiet_NaN();
+  double ci_high = std::numeric_limits<double>::quiet_NaN();
+  double se = std::numeric_limits<double>::quiet_NaN();  // std of the finite replicates
+  int replicates = 0, failed = 0;
+};
+
+struct FidelityOptions {
+  std::string extractor_spec;  // see extractor.h
+  std::string device = "cpu";
+  std::string modality;        // "" = every modality present in both sets
+  std::string real_split, synthetic_split;  // "" = all records
+  int bootstrap = 100;         // replicates; 0 = no CIs
+  double ci_level = 0.95;
+  std::uint64_t seed = 0;
+  int k = 5;                   // PRDC neighbourhood size
+  int kid_subsets = 100;
+  std::int64_t kid_subset_size = 1000;
+  ExtractOptions extract;      // batch, cache
+};
+
+struct ModalityFidelity {
+  std::string modality;
+  std::int64_t n_real = 0, n_synthetic = 0;
+  int dim = 0;
+  MetricEstimate fid, fid_real_floor, kid, precision, recall, density, coverage;
+  double kid_std = 0;                     // std over KID subsets of the point estimate
+  int kid_subsets = 0;
+  std::int64_t kid_subset_size = 0;
+  std::int64_t floor_n_a = 0, floor_n_b = 0;
+  std::string fid_diagnostics_json = "{}";  // fid_to_json(...)["diagnostics"] as text
+  std::string real_cache_key, synthetic_cache_key;
+  bool real_cache_hit = false, synthetic_cache_hit = false;
+  std::vector<std::string> warnings;
+};
+
+struct FidelityReport {
+  std::string extractor_spec, extractor_id, weights_sha256, preprocessing;
+  std::string real_dir, synthetic_dir, real_manifest_sha256, synthetic_manifest_sha256;
+  FidelityOptions options;
+  std::vector<ModalityFidelity> modalities;
+  std::vector<std::string> skipped;  // "modality 'x': only in the real set", ...
+  double seconds = 0;
+};
+
+// Metrics for one modality from feature matrices already extracted (same dim; InputError naming
+// `modality` when a set is too small: FID/KID need 2 rows, PRDC more than k).
+ModalityFidelity fidelity_from_features(const std::string& modality, const Matrix32& real, const Matrix32& synthetic,
+                                        const FidelityOptions& opt);
+
+// Loads both datasets, extracts (or reads cached) features per modality and evaluates them.
+FidelityReport evaluate_fidelity(const std::filesystem::path& real_dir, const std::filesystem::path& synthetic_dir,
+                                 const FidelityOptions& opt);
+
+// {"value", "ci_low", "ci_high", "ci_level", "se", "replicates", "failed"} (non-finite -> null).
+nlohmann::json metric_estimate_to_json(const MetricEstimate& m, double level);
+nlohmann::json modality_fidelity_to_json(const ModalityFidelity& m, const FidelityOptions& opt);
+// {"schema": "medsynbench.fidelity/1", "extractor", "real", "synthetic", "options",
+//  "modalities": {name: {...}}, "skipped", "provenance"}.
+nlohmann::json fidelity_to_json(const FidelityReport& r);
+
+}  // namespace medsyn::metrics

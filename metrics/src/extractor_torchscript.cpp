@@ -1,0 +1,218 @@
+// torchscript:PATH and torchscript-preset:clean-fid-inception:PATH extractors (LibTorch).
+#include <filesystem>
+#include <mutex>
+#include <sstream>
+
+#include <torch/script.h>
+#include <torch/torch.h>
+
+#include "medsyn/core/error.h"
+#include "medsyn/core/hashing.h"
+#include "medsyn/core/progress.h"
+#include "medsyn/metrics/extractor.h"
+#include "medsyn/torch/runtime.h"
+#include "medsyn/torch/tensor.h"
+
+namespace fs = std::filesystem;
+
+namespace medsyn {
+
+namespace {
+
+struct ModelOptions {
+  std::string submodule;  // "" = the module itself
+  bool flatten = false;
+};
+
+class TorchScriptExtractor final : public FeatureExtractor {
+ public:
+  TorchScriptExtractor(const fs::path& path, InputSpec spec, ModelOptions mo, const std::string& device,
+                       const std::string& preset)
+      : path_(path), spec_(std::move(spec)), mo_(std::move(mo)), device_(parse_device(device)) {
+    if (!fs::exists(path_)) throw InputError(at_file(path_.string(), "TorchScript file does not exist"));
+    if (!fs::is_regular_file(path_)) throw InputError(at_file(path_.string(), "not a regular file"));
+    hash_ = sha256_file(path_);
+    try {
+      module_ = torch::jit::load(path_.string(), device_);
+    } catch (const std::exception& e) {
+      std::string msg = e.what();
+      if (const auto nl = msg.find('\n'); nl != std::string::npos) msg = msg.substr(0, nl);
+      throw InputError(at_file(path_.string(), "not a TorchScript module (torch::jit::load failed: " + msg +
+                                                   "); save models with torch.jit.script(model).save(path)"));
+    }
+    module_.eval();
+    if (!mo_.submodule.empty()) {
+      if (!module_.hasattr(mo_.submodule) || !module_.attr(mo_.submodule).isModule())
+        throw InputError(at_file(path_.string(), "the module has no submodule '" + mo_.submodule + "'" +
+                                                     (preset.empty() ? std::string()
+                                                                     : " (is this inception-2015-12-05.pt?)")));
+      target_ = module_.attr(mo_.submodule).toModule();
+    } else {
+      target_ = module_;
+    }
+    if (!target_.find_method("forward"))
+      throw InputError(at_file(path_.string(), "the module has no forward() method"));
+    kind_ = preset.empty() ? "torchscript" : preset;
+    // Probe with a batch of 2 to learn D and to reject models whose output is not N x D now,
+    // before any image is read.
+    // A fixed, non-constant pattern in [0,1] (a constant image can make per-image normalising
+    // models divide by zero).
+    std::vector<Image> probe(2, Image(spec_.channels, spec_.height, spec_.width, 0.f));
+    for (std::size_t k = 0; k < probe.size(); ++k)
+      for (std::size_t i = 0; i < probe[k].data.size(); ++i)
+        probe[k].data[i] = static_cast<float>((i * 7919 + k * 104729) % 1000) / 999.f;
+    dim_ = -1;
+    const auto rows = extract(probe);
+    (void)rows;
+  }
+
+  std::string id() const override {
+    std::string s = kind_ + "@sha256:" + hash_;
+    if (kind_ == "torchscript") {
+      if (!mo_.submodule.empty()) s += "/" + mo_.submodule;
+      if (mo_.flatten) s += "+flatten";
+    }
+    return s;
+  }
+  std::string weights_hash() const override { return hash_; }
+  int dim() const override { return dim_; }
+  InputSpec input_spec() const override { return spec_; }
+
+  std::vector<float> extract(const std::vector<Image>& batch) override {
+    if (batch.empty()) return {};
+    const long n = static_cast<long>(batch.size());
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      const Image& im = batch[i];
+      if (im.channels != spec_.channels || im.height != spec_.height || im.width != spec_.width)
+        throw InputError(at_file(path_.string(), "batch image " + std::to_string(i) + " is " +
+                                                     std::to_string(im.channels) + "x" + std::to_string(im.height) +
+                                                     "x" + std::to_string(im.width) + ", expected " +
+                                                     spec_.describe() + " (call preprocess first)"));
+    }
+    torch::NoGradGuard no_grad;
+    torch::Tensor x = images_to_tensor(batch).to(device_);
+    const float lo = spec_.value_min, scale = spec_.value_max - spec_.value_min;
+    if (scale != 1.f) x = x.mul(scale);
+    if (lo != 0.f) x = x.add(lo);
+    if (!spec_.mean.empty()) x = x.sub(channel_vector(spec_.mean));
+    if (!spec_.std.empty()) x = x.div(channel_vector(spec_.std));
+    torch::jit::IValue out;
+    try {
+      out = target_.forward({x});
+    } catch (const std::exception& e) {
+      std::string msg = e.what();
+      if (msg.size() > 600) msg = msg.substr(0, 600) + "...";
+      throw InputError(at_file(path_.string(), "forward() failed on a batch of shape " + shape_text(x) + ": " + msg));
+    }
+    if (!out.isTensor())
+      throw InputError(at_file(path_.string(), std::string("forward() returned ") + out.tagKind() +
+                                                   ", expected a tensor of shape N x D"));
+    torch::Tensor y = out.toTensor();
+    if (y.dim() < 1 || y.size(0) != n || (y.dim() != 2 && !(mo_.flatten && y.dim() > 2)))
+      throw InputError(at_file(path_.string(), "forward() returned shape " + shape_text(y) + " for a batch of " +
+                                                   std::to_string(n) + " images, expected N x D = " +
+                                                   std::to_string(n) + " x D" +
+                                                   (y.dim() > 2 && y.size(0) == n
+                                                        ? std::string(" (add the option flatten=1 to reshape it)")
+                                                        : std::string())));
+    y = y.reshape({n, -1}).to(torch::kCPU, torch::kFloat32).contiguous();
+    const long d = y.size(1);
+    if (d < 1) throw InputError(at_file(path_.string(), "forward() returned an empty feature vector"));
+    if (dim_ < 0) {
+      dim_ = static_cast<int>(d);
+    } else if (d != dim_) {
+      throw InputError(at_file(path_.string(), "forward() returned " + std::to_string(d) +
+                                                   " features per image, but " + std::to_string(dim_) +
+                                                   " earlier"));
+    }
+    const float* p = y.data_ptr<float>();
+    std::vector<float> rows(p, p + n * d);
+    for (long i = 0; i < n; ++i)
+      for (long j = 0; j < d; ++j)
+        if (!std::isfinite(rows[static_cast<std::size_t>(i * d + j)]))
+          throw InputError(at_file(path_.string(), "forward() produced NaN or Inf for batch row " +
+                                                       std::to_string(i) + " (feature " + std::to_string(j) + ")"));
+    return rows;
+  }
+
+ private:
+  torch::Tensor channel_vector(const std::vector<float>& v) const {
+    auto t = torch::tensor(v, torch::kFloat32);
+    return t.reshape({1, static_cast<long>(v.size()), 1, 1}).to(device_);
+  }
+  static std::string shape_text(const torch::Tensor& t) {
+    std::string s = "[";
+    for (long i = 0; i < t.dim(); ++i) s += (i ? " x " : "") + std::to_string(t.size(i));
+    return s + "]";
+  }
+
+  fs::path path_;
+  InputSpec spec_;
+  ModelOptions mo_;
+  torch::Device device_;
+  std::string hash_, kind_;
+  torch::jit::Module module_, target_;
+  int dim_ = -1;
+};
+
+bool parse_flag(const std::string& v, const std::string& key, const std::string& where) {
+  if (v == "1" || v == "true") return true;
+  if (v == "0" || v == "false") return false;
+  throw InputError(where + ": option '" + key + "=" + v + "': expected 0 or 1");
+}
+
+}  // namespace
+
+std::unique_ptr<FeatureExtractor> make_torchscript_extractor(const std::string& rest, const std::string& device,
+                                                             const std::string& preset) {
+  static std::once_flag once;
+  std::call_once(once, [] { init_torch_runtime(); });
+  const SpecParts parts = split_spec_options(rest);
+  const std::string where = "extractor '" + (preset.empty() ? "torchscript:" : "torchscript-preset:" + preset + ":") +
+                            rest + "'";
+  if (parts.body.empty()) throw InputError(where + ": missing PATH");
+  auto options = parts.options;
+  InputSpec spec;
+  ModelOptions mo;
+  if (preset == "clean-fid-inception") {
+    // clean-fid "clean" mode (cleanfid/resize.py make_resizer("PIL", False, "bicubic", (299, 299)) and
+    // cleanfid/inception_torchscript.py InceptionV3W with resize_inside=False):
+    //   RGB, PIL bicubic (a = -0.5, support scaled by the downscale factor) on float32 planes of
+    //   0..255 values, no clipping of the bicubic overshoot, then layers.forward((x - 128) / 128)
+    //   reshaped to N x 2048 (the module's own forward() would resample again with grid_sample).
+    if (!options.empty())
+      throw InputError(where + ": the preset fixes the preprocessing, option '" + options.begin()->first +
+                       "' is not allowed (use torchscript:PATH?... for custom preprocessing)");
+    spec.channels = 3;
+    spec.height = spec.width = 299;
+    spec.filter = ResizeFilter::bicubic;
+    spec.antialias = true;
+    spec.clamp = false;
+    spec.value_min = 0.f;
+    spec.value_max = 255.f;
+    spec.mean = {128.f};
+    spec.std = {128.f};
+    mo.submodule = "layers";
+    mo.flatten = true;
+  } else if (!preset.empty()) {
+    throw InputError(where + ": unknown preset '" + preset + "'");
+  } else {
+    apply_input_options(spec, options, where);
+    if (auto it = options.find("submodule"); it != options.end()) {
+      mo.submodule = it->second;
+      options.erase(it);
+    }
+    if (auto it = options.find("flatten"); it != options.end()) {
+      mo.flatten = parse_flag(it->second, "flatten", where);
+      options.erase(it);
+    }
+    if (!options.empty())
+      throw InputError(where + ": unknown option '" + options.begin()->first +
+                       "' (known: size, filter, antialias, range, channels, clamp, mean, std, submodule, flatten)");
+    if (spec.height <= 0 || spec.width <= 0)
+      throw InputError(where + ": option 'size' is required (the network input size, e.g. ?size=224 or ?size=256x192)");
+  }
+  return std::make_unique<TorchScriptExtractor>(fs::path(parts.body), std::move(spec), std::move(mo), device, preset);
+}
+
+}  // namespace medsyn
