@@ -1,8 +1,99 @@
-// Commands of the suites module. Registration only; the work lives in the suites library.
+// Commands of the suites module: `report` and `compare` (reports library), and later `suite
+// validate` and `run` (suites library). Each command has its own register_* function below;
+// register_suite_commands calls them all, so adding a command is one function and one call.
+#include <filesystem>
+#include <iostream>
+#include <memory>
+
 #include "commands.h"
+#include "medsyn/core/error.h"
+#include "medsyn/core/fs.h"
+#include "medsyn/core/json.h"
+#include "medsyn/reports/compare.h"
+#include "medsyn/reports/report.h"
+#include "medsyn/reports/results.h"
 
 namespace medsyn::cli {
 
-void register_suite_commands(CLI::App& root) { (void)root; }
+namespace {
+
+namespace rep = medsyn::reports;
+
+// ---- medsynbench report RUN_DIR/results.json --out DIR
+void register_report_command(CLI::App& root) {
+  struct Args {
+    std::string results, out;
+    rep::ReportOptions o;
+    bool json = false;
+  };
+  auto a = std::make_shared<Args>();
+  auto* c = root.add_subcommand("report", "Tables (md, tex, csv), figures (PNG) and a self-contained index.html from a results.json");
+  c->add_option("results", a->results, "RUN_DIR/results.json")->required();
+  c->add_option("--out", a->out, "Output folder")->required();
+  c->add_flag("--strict", a->o.strict, "Missing or unreadable images (samples, memorization figures) are errors, not notes");
+  c->add_option("--samples", a->o.samples_per_grid, "At most this many samples per (modality, model) grid")->capture_default_str();
+  c->add_option("--columns", a->o.grid_columns, "Samples per row in grids")->capture_default_str();
+  c->add_option("--panel", a->o.panel, "Pixels per sample in grids")->capture_default_str();
+  c->add_flag("--json", a->json, "Print the list of written files as JSON");
+  c->callback([a] {
+    const auto r = rep::load_results(a->results);
+    a->o.out_dir = a->out;
+    const auto res = rep::write_report(r, a->o);
+    if (a->json) {
+      json j;
+      j["command"] = "report";
+      j["results"] = a->results;
+      j["out"] = a->out;
+      j["files"] = json::array();
+      for (const auto& f : res.files) j["files"].push_back(f.string());
+      j["notes"] = res.notes;
+      print_json(j);
+    } else {
+      std::cout << "report of suite '" << r.suite_name << "': " << res.files.size() << " files in " << a->out << "\n";
+      for (const auto& f : res.files) std::cout << "  " << f.string() << "\n";
+      for (const auto& n : res.notes) std::cout << "note: " << n << "\n";
+    }
+  });
+}
+
+// ---- medsynbench compare BASE.json CAND.json [--gates S.json] [--junit FILE.xml] [--json]
+void register_compare_command(CLI::App& root) {
+  struct Args {
+    std::string base, cand, gates, junit, rule = "delta-ci";
+    bool json = false;
+  };
+  auto a = std::make_shared<Args>();
+  auto* c = root.add_subcommand("compare",
+                                "Deltas with CIs and verdicts between two results.json files, then regression gates "
+                                "(exit 0 pass, 1 regression, 2 bad input)");
+  c->add_option("baseline", a->base, "Baseline results.json")->required();
+  c->add_option("candidate", a->cand, "Candidate results.json")->required();
+  c->add_option("--gates", a->gates, "Gates: a suite file (its \"gates\") or a JSON array of gates (docs/reports.md)");
+  c->add_option("--junit", a->junit, "Also write a JUnit XML file for CI systems");
+  c->add_option("--rule", a->rule, "Verdict rule: delta-ci (CI of the difference excludes 0) | overlap (CIs do not overlap)")
+      ->capture_default_str();
+  c->add_flag("--json", a->json, "Print JSON");
+  c->callback([a] {
+    const auto rule = rep::parse_verdict_rule(a->rule);
+    const auto base = rep::load_results(a->base);
+    const auto cand = rep::load_results(a->cand);
+    std::vector<rep::Gate> gates;
+    if (!a->gates.empty()) gates = rep::load_gates(a->gates);
+    const auto cmp = rep::compare_results(base, cand, a->gates.empty() ? nullptr : &gates, rule);
+    if (!a->junit.empty()) atomic_write_text(a->junit, rep::compare_to_junit(cmp));
+    if (a->json) std::cout << rep::compare_to_json(cmp).dump(2) << std::endl;
+    else std::cout << rep::compare_to_text(cmp);
+    for (const auto& w : cmp.warnings) std::cerr << "warning: " << w << "\n";
+    if (!cmp.passed) set_exit_code(static_cast<int>(ExitCode::check_failed));
+  });
+}
+
+}  // namespace
+
+void register_suite_commands(CLI::App& root) {
+  register_report_command(root);
+  register_compare_command(root);
+  // The suite runner adds here: register_suite_validate_command(root); register_run_command(root);
+}
 
 }  // namespace medsyn::cli

@@ -15,6 +15,7 @@
 namespace medsyn::cli {
 
 void register_data_commands(CLI::App& root);
+void register_data_import_commands(CLI::App& root);  // data import folder, data fetch, data demo (cmd_data_import.cpp)
 void register_metrics_commands(CLI::App& root);       // features ..., metrics ...
 void register_engine_commands(CLI::App& root);        // train, generate, engine ...
 void register_memorization_commands(CLI::App& root);  // memorization [...], memorization train-embedder
@@ -37,7 +38,5 @@ namespace medsyn::cli {
 // Returns the existing top-level group `name` or creates it (several cli files add to "metrics").
 CLI::App* group(CLI::App& root, const std::string& name, const std::string& description);
 void register_features_commands(CLI::App& root);  // features extract, metrics fidelity (cmd_features.cpp)
-}  // namespace medsyn::cli
-namespace medsyn::cli {
 void register_stats_commands(CLI::App& root);  // stats auc|delong|paired|adjust|bootstrap (cmd_stats.cpp)
 }  // namespace medsyn::cli

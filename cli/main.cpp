@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
   app.fallthrough(false);
 
   medsyn::cli::register_data_commands(app);
+  medsyn::cli::register_data_import_commands(app);
   medsyn::cli::register_metrics_commands(app);
   medsyn::cli::register_features_commands(app);
   medsyn::cli::register_engine_commands(app);

@@ -13,6 +13,7 @@ find_package(ZLIB REQUIRED)          # .nii.gz
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(LIBZIP REQUIRED IMPORTED_TARGET libzip)   # .npz (zip of .npy)
 find_package(DCMTK REQUIRED)
+find_package(CURL REQUIRED)          # data fetch (https:// and file:// downloads)
 find_package(LAPACK REQUIRED)
 find_path(LAPACKE_INCLUDE_DIR lapacke.h REQUIRED)
 find_library(LAPACKE_LIBRARY lapacke REQUIRED)

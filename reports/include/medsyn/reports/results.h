@@ -1,0 +1,143 @@
+#pragma once
+// The results file (RUN_DIR/results.json) as plain structs, with loading and validation.
+//
+// Format: reports/schema/results.schema.json (JSON Schema, embedded in this library) plus the
+// semantic rules below; reports/README.md documents every field. Conventions:
+//  - Paths in the file (samples, memorization figures, ...) are relative to the folder that holds
+//    results.json (`Results::base_dir`) and may not leave it.
+//  - A metric object is {value, ci_low, ci_high, n, ...}; null (NaN here) = not computed. ci_low and
+//    ci_high are both null or both numbers with ci_low <= ci_high. The point estimate need not lie
+//    inside a bootstrap percentile interval (FID is biased upwards under resampling).
+//  - Display order: models and modalities in the order of the file's "models" / "modalities"
+//    objects (modalities only named by models follow, first seen first).
+//  - Semantic rules (each error names its JSON path): every model under results / samples /
+//    memorization / downstream / compute.models is declared in "models"; every modality of a
+//    model's entries is one the model covers; with a "modalities" section, every modality a model
+//    covers is declared there; downstream fractions increase within an arm.
+// Loading never throws on the first problem: it collects every error and throws one InputError
+// "FILE: N problem(s):\n  $.path: reason\n  ...".
+#include <cmath>
+#include <filesystem>
+#include <limits>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "medsyn/reports/json_schema.h"
+
+namespace medsyn::reports {
+
+inline constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+struct Metric {
+  double value = kNaN, ci_low = kNaN, ci_high = kNaN;
+  long long n = 0;
+  double ci_level = 0.95;  // the file's ci_level, 0.95 when absent
+  bool has_value() const { return std::isfinite(value); }
+  bool has_ci() const { return std::isfinite(ci_low) && std::isfinite(ci_high); }
+};
+
+// Which direction is better for a metric (drives bold in tables and compare verdicts).
+enum class Better { lower, higher, none };
+const char* to_string(Better b);
+
+struct MetricInfo {
+  std::string label;  // "FID", "Precision", ...
+  Better better = Better::none;
+  int digits = 3;     // decimals in tables
+};
+// Built-in metric table (fid, kid, precision, recall, density, coverage, ms_ssim, fid_real_floor,
+// fraction_memorized, auroc, accuracy, balanced_accuracy, f1); unknown names get label = name,
+// better = none, digits = 3.
+MetricInfo default_metric_info(const std::string& name);
+
+struct ModelInfo {
+  std::string name, kind, label;  // kind: "generalist" | "specialist"; label defaults to name
+  std::vector<std::string> modalities;
+  bool is_generalist() const { return kind == "generalist"; }
+  bool covers(const std::string& modality) const;
+};
+
+struct ModalityInfo {
+  std::string name, specialty, label;  // label defaults to name
+};
+
+struct MemorizationEntry {
+  Metric fraction_memorized;
+  long long n_synthetic = -1, n_train = -1, n_holdout = -1, exact_copies = -1;  // -1 = absent
+  double tau = kNaN, threshold_quantile = kNaN;
+  std::string embedder, histogram_png, pairs_png;  // relative paths ("" = absent)
+};
+
+struct DownstreamPoint {
+  double fraction = 0;
+  Metric metric;
+  long long n_real = -1, n_syn = -1;
+};
+struct DownstreamComparison {
+  double fraction = 0;
+  std::string a, b, verdict;
+  double mean_diff = kNaN, ci_low = kNaN, ci_high = kNaN, p_adjusted = kNaN;
+};
+struct DownstreamEntry {
+  std::string metric;  // e.g. "auroc"
+  std::vector<std::pair<std::string, std::vector<DownstreamPoint>>> arms;  // file order
+  std::vector<DownstreamComparison> comparisons;
+};
+
+struct ComputeEntry {
+  std::optional<double> params, training_flops, wall_time_s, steps, images_per_s;
+  std::string device;
+};
+
+// model -> modality -> metric -> Metric (std::map: lookups; display order comes from the info lists).
+using MetricTable = std::map<std::string, std::map<std::string, std::map<std::string, Metric>>>;
+
+struct Results {
+  std::filesystem::path file;      // the results.json that was loaded ("" when parsed from memory)
+  std::filesystem::path base_dir;  // its folder; relative paths resolve against it
+  int schema_version = 1;
+  std::string suite_name, suite_hash;
+  nlohmann::ordered_json provenance;
+  std::vector<ModelInfo> models;          // display order
+  std::vector<ModalityInfo> modalities;   // display order
+  std::map<std::string, MetricInfo> metric_overrides;  // the file's "metrics" section
+  MetricTable results;
+  std::map<std::string, std::map<std::string, Metric>> reference;  // modality -> metric
+  std::map<std::string, std::map<std::string, std::vector<std::string>>> samples;  // model -> modality
+  std::map<std::string, std::map<std::string, MemorizationEntry>> memorization;    // model -> modality
+  std::map<std::string, std::map<std::string, DownstreamEntry>> downstream;        // model -> modality
+  std::map<std::string, ComputeEntry> compute;  // model -> cost
+  std::string compute_device;
+  std::vector<std::string> notes;
+
+  const ModelInfo* model(const std::string& name) const;
+  const ModalityInfo* modality(const std::string& name) const;
+  const Metric* find(const std::string& model, const std::string& modality, const std::string& metric) const;
+  MetricInfo metric_info(const std::string& name) const;  // override, else the default table
+  // Metric names present in `results`, canonical ones first (fid, kid, precision, recall, density,
+  // coverage, ms_ssim, fid_real_floor), then the others alphabetically.
+  std::vector<std::string> metric_names() const;
+  std::vector<const ModelInfo*> generalists() const;
+  std::vector<const ModelInfo*> specialists() const;
+};
+
+// Schema + semantic validation of a parsed results file; every error with its JSON path.
+std::vector<SchemaError> validate_results(const nlohmann::ordered_json& j);
+
+// Validates, then converts. InputError "FILE: N problem(s): ..." listing every error (FILE = `name`).
+Results results_from_json(const nlohmann::ordered_json& j, const std::string& name);
+
+// Reads, parses (InputError naming the file and parse position), validates and converts.
+Results load_results(const std::filesystem::path& file);
+
+// Parses a JSON file keeping key order (InputError naming the file on unreadable / invalid JSON).
+nlohmann::ordered_json read_ordered_json_file(const std::filesystem::path& file);
+
+// Formats a list of errors as "FILE: N problem(s):\n  $.a: ...\n  $.b: ...".
+std::string format_errors(const std::string& file, const std::vector<SchemaError>& errors);
+
+}  // namespace medsyn::reports

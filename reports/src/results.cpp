@@ -1,0 +1,356 @@
+#include "medsyn/reports/results.h"
+
+#include <algorithm>
+#include <set>
+
+#include "medsyn/core/error.h"
+#include "medsyn/core/fs.h"
+
+namespace medsyn::reports {
+
+using ojson = nlohmann::ordered_json;
+
+const char* to_string(Better b) {
+  switch (b) {
+    case Better::lower: return "lower";
+    case Better::higher: return "higher";
+    default: return "none";
+  }
+}
+
+MetricInfo default_metric_info(const std::string& name) {
+  static const std::map<std::string, MetricInfo> table = {
+      {"fid", {"FID", Better::lower, 2}},
+      {"fid_real_floor", {"FID floor (real)", Better::lower, 2}},
+      {"kid", {"KID", Better::lower, 4}},
+      {"precision", {"Precision", Better::higher, 3}},
+      {"recall", {"Recall", Better::higher, 3}},
+      {"density", {"Density", Better::higher, 3}},
+      {"coverage", {"Coverage", Better::higher, 3}},
+      {"ms_ssim", {"MS-SSIM", Better::lower, 3}},
+      {"fraction_memorized", {"Fraction memorized", Better::lower, 4}},
+      {"auroc", {"AUROC", Better::higher, 3}},
+      {"accuracy", {"Accuracy", Better::higher, 3}},
+      {"balanced_accuracy", {"Balanced accuracy", Better::higher, 3}},
+      {"f1", {"F1", Better::higher, 3}},
+  };
+  if (auto it = table.find(name); it != table.end()) return it->second;
+  return {name, Better::none, 3};
+}
+
+bool ModelInfo::covers(const std::string& modality) const {
+  return std::find(modalities.begin(), modalities.end(), modality) != modalities.end();
+}
+
+const ModelInfo* Results::model(const std::string& name) const {
+  for (const auto& m : models)
+    if (m.name == name) return &m;
+  return nullptr;
+}
+
+const ModalityInfo* Results::modality(const std::string& name) const {
+  for (const auto& m : modalities)
+    if (m.name == name) return &m;
+  return nullptr;
+}
+
+const Metric* Results::find(const std::string& model, const std::string& modality, const std::string& metric) const {
+  auto a = results.find(model);
+  if (a == results.end()) return nullptr;
+  auto b = a->second.find(modality);
+  if (b == a->second.end()) return nullptr;
+  auto c = b->second.find(metric);
+  return c == b->second.end() ? nullptr : &c->second;
+}
+
+MetricInfo Results::metric_info(const std::string& name) const {
+  if (auto it = metric_overrides.find(name); it != metric_overrides.end()) return it->second;
+  return default_metric_info(name);
+}
+
+std::vector<std::string> Results::metric_names() const {
+  static const std::vector<std::string> canonical = {"fid", "kid", "precision", "recall", "density",
+                                                     "coverage", "ms_ssim", "fid_real_floor"};
+  std::set<std::string> present;
+  for (const auto& [model, mods] : results)
+    for (const auto& [mod, metrics] : mods)
+      for (const auto& [name, m] : metrics) present.insert(name);
+  std::vector<std::string> out;
+  for (const auto& c : canonical)
+    if (present.erase(c)) out.push_back(c);
+  out.insert(out.end(), present.begin(), present.end());
+  return out;
+}
+
+std::vector<const ModelInfo*> Results::generalists() const {
+  std::vector<const ModelInfo*> out;
+  for (const auto& m : models)
+    if (m.is_generalist()) out.push_back(&m);
+  return out;
+}
+
+std::vector<const ModelInfo*> Results::specialists() const {
+  std::vector<const ModelInfo*> out;
+  for (const auto& m : models)
+    if (!m.is_generalist()) out.push_back(&m);
+  return out;
+}
+
+namespace {
+
+double num(const ojson& j, const char* key) {
+  auto it = j.find(key);
+  return (it != j.end() && it->is_number()) ? it->get<double>() : kNaN;
+}
+long long integer(const ojson& j, const char* key, long long fallback = -1) {
+  auto it = j.find(key);
+  return (it != j.end() && it->is_number()) ? static_cast<long long>(it->get<double>()) : fallback;
+}
+std::string str(const ojson& j, const char* key) {
+  auto it = j.find(key);
+  return (it != j.end() && it->is_string()) ? it->get<std::string>() : std::string();
+}
+std::optional<double> opt(const ojson& j, const char* key) {
+  auto it = j.find(key);
+  if (it != j.end() && it->is_number()) return it->get<double>();
+  return std::nullopt;
+}
+
+Metric metric_from(const ojson& j) {
+  Metric m;
+  m.value = num(j, "value");
+  m.ci_low = num(j, "ci_low");
+  m.ci_high = num(j, "ci_high");
+  m.n = integer(j, "n", 0);
+  if (auto l = num(j, "ci_level"); std::isfinite(l)) m.ci_level = l;
+  return m;
+}
+
+void check_metric(const ojson& j, const std::string& path, std::vector<SchemaError>& errs) {
+  if (!j.is_object()) return;
+  auto lo = j.find("ci_low"), hi = j.find("ci_high");
+  if (lo == j.end() || hi == j.end()) return;
+  if (lo->is_null() != hi->is_null()) {
+    errs.push_back({json_path_key(path, lo->is_null() ? "ci_low" : "ci_high"),
+                    "is null while " + std::string(lo->is_null() ? "ci_high" : "ci_low") +
+                        " is a number (give both bounds or neither)"});
+  } else if (lo->is_number() && hi->is_number() && lo->get<double>() > hi->get<double>()) {
+    errs.push_back({json_path_key(path, "ci_low"), "is greater than ci_high (" + lo->dump() + " > " + hi->dump() + ")"});
+  }
+}
+
+// Checks `section` (model -> modality -> ...) refers to declared models and covered modalities.
+void check_model_modality_map(const ojson& root, const char* section, std::vector<SchemaError>& errs) {
+  auto s = root.find(section);
+  if (s == root.end() || !s->is_object()) return;
+  const auto& models = root.at("models");
+  for (auto m = s->begin(); m != s->end(); ++m) {
+    const std::string mpath = json_path_key(json_path_key("$", section), m.key());
+    auto decl = models.find(m.key());
+    if (decl == models.end()) {
+      errs.push_back({mpath, "model '" + m.key() + "' is not declared in $.models"});
+      continue;
+    }
+    if (!m->is_object() || !decl->is_object() || !decl->contains("modalities") || !(*decl)["modalities"].is_array())
+      continue;
+    std::set<std::string> covered;
+    for (const auto& x : (*decl)["modalities"])
+      if (x.is_string()) covered.insert(x.get<std::string>());
+    for (auto mod = m->begin(); mod != m->end(); ++mod)
+      if (!covered.count(mod.key()))
+        errs.push_back({json_path_key(mpath, mod.key()), "modality '" + mod.key() + "' is not covered by model '" +
+                                                            m.key() + "' (" + json_path_key(json_path_key("$.models", m.key()), "modalities") + ")"});
+  }
+}
+
+}  // namespace
+
+std::vector<SchemaError> validate_results(const ojson& j) {
+  std::vector<SchemaError> errs = validate_json_schema(j, results_schema());
+  if (!j.is_object() || !j.contains("models") || !j["models"].is_object()) return errs;
+
+  // Metric objects: bounds consistent.
+  if (auto r = j.find("results"); r != j.end() && r->is_object())
+    for (auto m = r->begin(); m != r->end(); ++m)
+      if (m->is_object())
+        for (auto mod = m->begin(); mod != m->end(); ++mod)
+          if (mod->is_object())
+            for (auto met = mod->begin(); met != mod->end(); ++met)
+              check_metric(*met, json_path_key(json_path_key(json_path_key("$.results", m.key()), mod.key()), met.key()), errs);
+  if (auto r = j.find("reference"); r != j.end() && r->is_object())
+    for (auto mod = r->begin(); mod != r->end(); ++mod)
+      if (mod->is_object())
+        for (auto met = mod->begin(); met != mod->end(); ++met)
+          check_metric(*met, json_path_key(json_path_key("$.reference", mod.key()), met.key()), errs);
+  if (auto r = j.find("memorization"); r != j.end() && r->is_object())
+    for (auto m = r->begin(); m != r->end(); ++m)
+      if (m->is_object())
+        for (auto mod = m->begin(); mod != m->end(); ++mod)
+          if (mod->is_object() && mod->contains("fraction_memorized"))
+            check_metric((*mod)["fraction_memorized"],
+                         json_path_key(json_path_key(json_path_key("$.memorization", m.key()), mod.key()), "fraction_memorized"), errs);
+  if (auto r = j.find("downstream"); r != j.end() && r->is_object())
+    for (auto m = r->begin(); m != r->end(); ++m)
+      if (m->is_object())
+        for (auto mod = m->begin(); mod != m->end(); ++mod) {
+          if (!mod->is_object() || !mod->contains("arms") || !(*mod)["arms"].is_object()) continue;
+          const std::string base = json_path_key(json_path_key(json_path_key("$.downstream", m.key()), mod.key()), "arms");
+          for (auto arm = (*mod)["arms"].begin(); arm != (*mod)["arms"].end(); ++arm) {
+            if (!arm->is_array()) continue;
+            double prev = -1;
+            for (std::size_t i = 0; i < arm->size(); ++i) {
+              const auto& p = (*arm)[i];
+              const std::string ppath = json_path_index(json_path_key(base, arm.key()), i);
+              check_metric(p, ppath, errs);
+              if (p.is_object() && p.contains("fraction") && p["fraction"].is_number()) {
+                const double f = p["fraction"].get<double>();
+                if (f <= prev)
+                  errs.push_back({json_path_key(ppath, "fraction"), "fractions must increase within an arm (" +
+                                                                        p["fraction"].dump() + " after " + nlohmann::json(prev).dump() + ")"});
+                prev = f;
+              }
+            }
+          }
+        }
+
+  for (const char* section : {"results", "samples", "memorization", "downstream"})
+    check_model_modality_map(j, section, errs);
+  if (auto c = j.find("compute"); c != j.end() && c->is_object() && c->contains("models") && (*c)["models"].is_object())
+    for (auto m = (*c)["models"].begin(); m != (*c)["models"].end(); ++m)
+      if (!j["models"].contains(m.key()))
+        errs.push_back({json_path_key("$.compute.models", m.key()), "model '" + m.key() + "' is not declared in $.models"});
+
+  // Modalities a model covers must be declared when a modalities section exists; no duplicates.
+  const bool have_modalities = j.contains("modalities") && j["modalities"].is_object();
+  for (auto m = j["models"].begin(); m != j["models"].end(); ++m) {
+    if (!m->is_object() || !m->contains("modalities") || !(*m)["modalities"].is_array()) continue;
+    std::set<std::string> seen;
+    const auto& mods = (*m)["modalities"];
+    for (std::size_t i = 0; i < mods.size(); ++i) {
+      if (!mods[i].is_string()) continue;
+      const std::string name = mods[i].get<std::string>();
+      const std::string p = json_path_index(json_path_key(json_path_key("$.models", m.key()), "modalities"), i);
+      if (!seen.insert(name).second) errs.push_back({p, "modality '" + name + "' is listed twice"});
+      if (have_modalities && !j["modalities"].contains(name))
+        errs.push_back({p, "modality '" + name + "' is not declared in $.modalities"});
+    }
+  }
+  return errs;
+}
+
+std::string format_errors(const std::string& file, const std::vector<SchemaError>& errors) {
+  std::string msg = file + ": " + std::to_string(errors.size()) + " problem" + (errors.size() == 1 ? "" : "s") + ":";
+  for (const auto& e : errors) msg += "\n  " + e.str();
+  return msg;
+}
+
+Results results_from_json(const ojson& j, const std::string& name) {
+  const auto errs = validate_results(j);
+  if (!errs.empty()) throw InputError(format_errors(name, errs));
+
+  Results r;
+  r.schema_version = j["schema_version"].get<int>();
+  r.suite_name = j["suite"]["name"].get<std::string>();
+  r.suite_hash = j["suite"]["hash"].get<std::string>();
+  r.provenance = j["provenance"];
+
+  if (auto ms = j.find("modalities"); ms != j.end())
+    for (auto it = ms->begin(); it != ms->end(); ++it) {
+      ModalityInfo info{it.key(), str(*it, "specialty"), str(*it, "label")};
+      if (info.label.empty()) info.label = info.name;
+      r.modalities.push_back(info);
+    }
+  for (auto it = j["models"].begin(); it != j["models"].end(); ++it) {
+    ModelInfo m;
+    m.name = it.key();
+    m.kind = (*it)["kind"].get<std::string>();
+    m.label = str(*it, "label");
+    if (m.label.empty()) m.label = m.name;
+    for (const auto& x : (*it)["modalities"]) m.modalities.push_back(x.get<std::string>());
+    r.models.push_back(m);
+  }
+  for (const auto& m : r.models)
+    for (const auto& mod : m.modalities)
+      if (!r.modality(mod)) r.modalities.push_back({mod, "", mod});
+
+  if (auto ms = j.find("metrics"); ms != j.end())
+    for (auto it = ms->begin(); it != ms->end(); ++it) {
+      MetricInfo info = default_metric_info(it.key());
+      if (it->contains("label")) info.label = (*it)["label"].get<std::string>();
+      if (it->contains("digits")) info.digits = (*it)["digits"].get<int>();
+      if (it->contains("better")) {
+        const auto b = (*it)["better"].get<std::string>();
+        info.better = b == "lower" ? Better::lower : b == "higher" ? Better::higher : Better::none;
+      }
+      r.metric_overrides[it.key()] = info;
+    }
+
+  for (auto m = j["results"].begin(); m != j["results"].end(); ++m)
+    for (auto mod = m->begin(); mod != m->end(); ++mod)
+      for (auto met = mod->begin(); met != mod->end(); ++met) r.results[m.key()][mod.key()][met.key()] = metric_from(*met);
+  if (auto ref = j.find("reference"); ref != j.end())
+    for (auto mod = ref->begin(); mod != ref->end(); ++mod)
+      for (auto met = mod->begin(); met != mod->end(); ++met) r.reference[mod.key()][met.key()] = metric_from(*met);
+  if (auto s = j.find("samples"); s != j.end())
+    for (auto m = s->begin(); m != s->end(); ++m)
+      for (auto mod = m->begin(); mod != m->end(); ++mod)
+        r.samples[m.key()][mod.key()] = mod->get<std::vector<std::string>>();
+  if (auto s = j.find("memorization"); s != j.end())
+    for (auto m = s->begin(); m != s->end(); ++m)
+      for (auto mod = m->begin(); mod != m->end(); ++mod) {
+        MemorizationEntry e;
+        e.fraction_memorized = metric_from((*mod)["fraction_memorized"]);
+        e.n_synthetic = integer(*mod, "n_synthetic");
+        e.n_train = integer(*mod, "n_train");
+        e.n_holdout = integer(*mod, "n_holdout");
+        e.exact_copies = integer(*mod, "exact_copies");
+        e.tau = num(*mod, "tau");
+        e.threshold_quantile = num(*mod, "threshold_quantile");
+        e.embedder = str(*mod, "embedder");
+        e.histogram_png = str(*mod, "histogram_png");
+        e.pairs_png = str(*mod, "pairs_png");
+        r.memorization[m.key()][mod.key()] = e;
+      }
+  if (auto s = j.find("downstream"); s != j.end())
+    for (auto m = s->begin(); m != s->end(); ++m)
+      for (auto mod = m->begin(); mod != m->end(); ++mod) {
+        DownstreamEntry e;
+        e.metric = (*mod)["metric"].get<std::string>();
+        for (auto arm = (*mod)["arms"].begin(); arm != (*mod)["arms"].end(); ++arm) {
+          std::vector<DownstreamPoint> pts;
+          for (const auto& p : *arm) pts.push_back({p["fraction"].get<double>(), metric_from(p), integer(p, "n_real"), integer(p, "n_syn")});
+          e.arms.emplace_back(arm.key(), std::move(pts));
+        }
+        if (auto c = mod->find("comparisons"); c != mod->end())
+          for (const auto& x : *c)
+            e.comparisons.push_back({x["fraction"].get<double>(), str(x, "a"), str(x, "b"), str(x, "verdict"),
+                                     num(x, "mean_diff"), num(x, "ci_low"), num(x, "ci_high"), num(x, "p_adjusted")});
+        r.downstream[m.key()][mod.key()] = std::move(e);
+      }
+  if (auto c = j.find("compute"); c != j.end()) {
+    r.compute_device = str(*c, "device");
+    for (auto m = (*c)["models"].begin(); m != (*c)["models"].end(); ++m)
+      r.compute[m.key()] = {opt(*m, "params"), opt(*m, "training_flops"), opt(*m, "wall_time_s"), opt(*m, "steps"),
+                            opt(*m, "images_per_s"), str(*m, "device")};
+  }
+  if (auto n = j.find("notes"); n != j.end()) r.notes = n->get<std::vector<std::string>>();
+  return r;
+}
+
+ojson read_ordered_json_file(const std::filesystem::path& file) {
+  const std::string text = read_file_text(file);
+  try {
+    return ojson::parse(text);
+  } catch (const ojson::parse_error& e) {
+    throw InputError(at_file(file.string(), std::string("invalid JSON: ") + e.what()));
+  }
+}
+
+Results load_results(const std::filesystem::path& file) {
+  Results r = results_from_json(read_ordered_json_file(file), file.string());
+  r.file = file;
+  r.base_dir = file.has_parent_path() ? file.parent_path() : std::filesystem::path(".");
+  return r;
+}
+
+}  // namespace medsyn::reports

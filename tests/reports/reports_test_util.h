@@ -1,0 +1,20 @@
+#pragma once
+// Builds a run folder from tests/fixtures/reports/results_base.json: copies (optionally edited)
+// results.json and writes the sample images and memorization figures it refers to.
+#include <filesystem>
+#include <functional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+namespace medsyn::test {
+
+nlohmann::ordered_json base_results_json();
+// Writes RUN/results.json (after `edit`) and every PNG it names (unless skip_images).
+std::filesystem::path make_run_dir(const std::filesystem::path& run,
+                                   const std::function<void(nlohmann::ordered_json&)>& edit = {},
+                                   bool skip_images = false);
+std::string slurp(const std::filesystem::path& p);
+int count_of(const std::string& haystack, const std::string& needle);
+
+}  // namespace medsyn::test

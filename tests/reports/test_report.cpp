@@ -1,0 +1,170 @@
+// `medsynbench report`: files, numbers, bold best values, CSV, HTML self-containment, determinism,
+// missing images.
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <sstream>
+
+#include "medsyn/core/image_io.h"
+#include "medsyn/reports/report.h"
+#include "reports_test_util.h"
+#include "test_support.h"
+
+using namespace medsyn;
+using namespace medsyn::reports;
+namespace fs = std::filesystem;
+
+namespace {
+std::vector<std::string> split_csv_line(const std::string& line) {
+  std::vector<std::string> out;
+  std::string cur;
+  bool q = false;
+  for (std::size_t i = 0; i < line.size(); ++i) {
+    const char c = line[i];
+    if (q) {
+      if (c == '"' && i + 1 < line.size() && line[i + 1] == '"') cur += '"', ++i;
+      else if (c == '"') q = false;
+      else cur += c;
+    } else if (c == '"') q = true;
+    else if (c == ',') out.push_back(cur), cur.clear();
+    else cur += c;
+  }
+  out.push_back(cur);
+  return out;
+}
+}  // namespace
+
+TEST_CASE("report writes every file with the expected numbers", "[reports][report]") {
+  test::TempDir tmp;
+  const auto results = test::make_run_dir(tmp / "run");
+  const auto out = tmp / "report";
+  const auto res = test::run_cli("report " + test::shell_quote(results.string()) + " --out " + test::shell_quote(out.string()));
+  INFO(res.out << res.err);
+  REQUIRE(res.exit_code == 0);
+  for (const char* f : {"report.md", "tables.tex", "metrics.csv", "index.html", "figures/fid.png", "figures/compute_vs_quality.png",
+                        "figures/samples_chest_xray_generalist.png", "figures/samples_retina_fundus_spec_retina.png",
+                        "figures/memorization_generalist_chest_xray_histogram.png", "figures/memorization_spec_breast_breast_ultrasound_pairs.png",
+                        "figures/downstream_generalist_breast_ultrasound.png", "figures/downstream_spec_breast_breast_ultrasound.png"})
+    CHECK(fs::exists(out / f));
+  // Figures are real PNGs of a sensible size.
+  const Image fid = read_image(out / "figures/fid.png");
+  CHECK(fid.width >= 760);
+  CHECK(fid.height == 500);
+  const Image grid = read_image(out / "figures/samples_chest_xray_generalist.png");
+  CHECK(grid.width == 10 * 2 + 8 * 96 + 7 * 4);  // 8 columns of 96 px
+
+  // tables.tex: booktabs, CIs, best in bold per direction.
+  const std::string tex = test::slurp(out / "tables.tex");
+  CHECK(tex.find("\\toprule") != std::string::npos);
+  CHECK(tex.find("\\bottomrule") != std::string::npos);
+  CHECK(tex.find("FID $\\downarrow$") != std::string::npos);
+  CHECK(tex.find("Precision $\\uparrow$") != std::string::npos);
+  CHECK(tex.find("\\textbf{21.05} {\\scriptsize [19.64, 22.71]}") != std::string::npos);  // chest: specialist FID lower
+  CHECK(tex.find("24.31 {\\scriptsize [22.87, 26.02]}") != std::string::npos);            // generalist not bold
+  CHECK(tex.find("\\textbf{24.31}") == std::string::npos);
+  CHECK(tex.find("\\textbf{38.42}") != std::string::npos);   // breast: generalist FID lower
+  CHECK(tex.find("\\textbf{0.712}") != std::string::npos);   // chest precision: higher is better -> generalist
+  CHECK(tex.find("\\textbf{0.0149}") != std::string::npos);  // chest KID, 4 decimals
+  CHECK(tex.find("\\textbf{0.214}") != std::string::npos);   // retina MS-SSIM: lower (more diverse) is better
+  CHECK(tex.find("spec\\_chest") == std::string::npos);      // labels are used, and escaped when needed
+  CHECK(tex.find("\\textit{real data (reference)} & 6.84") != std::string::npos);
+  // Compute table: generalist, the sum of specialists and their ratio.
+  CHECK(tex.find("specialists (sum of 3) & 259M & 690P & 26.10 h & 450000 & 39.0") != std::string::npos);
+  CHECK(tex.find("Generalist & 86.4M & 310P & 11.60 h & 200000 & 38.5 & 24.31 & 38.42 & 31.76") != std::string::npos);
+  CHECK(tex.find("0.33$\\times$ & 0.45$\\times$ & 0.44$\\times$ & 0.44$\\times$ & 0.99$\\times$ & 1.15$\\times$ & 0.92$\\times$ & 1.06$\\times$") !=
+        std::string::npos);
+
+  // metrics.csv parses: 11 fields on every line, numbers round-trip.
+  std::istringstream csv(test::slurp(out / "metrics.csv"));
+  std::string line;
+  std::getline(csv, line);
+  CHECK(line == "section,model,kind,modality,metric,arm,fraction,value,ci_low,ci_high,n");
+  int rows = 0;
+  bool found_fid = false, found_down = false, found_mem = false;
+  while (std::getline(csv, line)) {
+    const auto f = split_csv_line(line);
+    REQUIRE(f.size() == 11);
+    ++rows;
+    if (f[0] == "results" && f[1] == "spec_breast" && f[4] == "fid") found_fid = f[7] == "41.87" && f[8] == "38.32" && f[10] == "500";
+    if (f[0] == "downstream" && f[5] == "real+syn" && f[6] == "0.01" && f[1] == "generalist") found_down = std::stod(f[7]) == Approx(0.683);
+    if (f[0] == "memorization" && f[1] == "spec_breast") found_mem = f[7] == "0.012";
+  }
+  CHECK(found_fid);
+  CHECK(found_down);
+  CHECK(found_mem);
+  CHECK(rows == 30 + 6 + 6 + 29 + 20);  // results, reference, memorization, downstream points, compute fields
+
+  // report.md and index.html: tables and every figure; HTML self-contained.
+  const std::string md = test::slurp(out / "report.md");
+  CHECK(md.find("| Specialist chest (specialist) | **21.05** [19.64, 22.71] |") != std::string::npos);
+  CHECK(md.find("![FID per modality, generalist vs specialists](figures/fid.png)") != std::string::npos);
+  const std::string html = test::slurp(out / "index.html");
+  CHECK(test::count_of(html, "src=\"data:image/png;base64,") == static_cast<int>(1 + 6 + 12 + 2 + 1));
+  CHECK(html.find("<script") == std::string::npos);
+  CHECK(html.find("http://") == std::string::npos);
+  CHECK(html.find("src=\"http") == std::string::npos);
+  CHECK(html.find("<td class=\"best\">21.05<span class=\"ci\">[19.64, 22.71]</span></td>") != std::string::npos);
+}
+
+TEST_CASE("report output is byte-identical for the same input", "[reports][report]") {
+  test::TempDir tmp;
+  const auto results = test::make_run_dir(tmp / "run");
+  const auto r = load_results(results);
+  ReportOptions a, b;
+  a.out_dir = tmp / "a";
+  b.out_dir = tmp / "b";
+  const auto ra = write_report(r, a);
+  write_report(r, b);
+  REQUIRE(ra.files.size() == 4 + 1 + 6 + 12 + 2 + 1);
+  for (const auto& f : ra.files) {
+    const auto rel = fs::relative(f, a.out_dir);
+    INFO(rel.string());
+    CHECK(test::slurp(a.out_dir / rel) == test::slurp(b.out_dir / rel));
+  }
+}
+
+TEST_CASE("missing images are notes by default and errors with --strict", "[reports][report]") {
+  test::TempDir tmp;
+  const auto results = test::make_run_dir(tmp / "run");
+  fs::remove(tmp / "run" / "samples/generalist/chest_xray/000000.png");
+  fs::remove(tmp / "run" / "memorization/spec_chest/pairs_chest_xray.png");
+  const auto res = test::run_cli("report " + test::shell_quote(results.string()) + " --out " + test::shell_quote((tmp / "out").string()));
+  INFO(res.out << res.err);
+  REQUIRE(res.exit_code == 0);
+  const std::string md = test::slurp(tmp / "out" / "report.md");
+  CHECK(md.find("$.samples.generalist.chest\\_xray\\[0\\]: sample image") != std::string::npos);
+  CHECK(md.find("$.memorization.spec\\_chest.chest\\_xray.pairs\\_png: memorization figure") != std::string::npos);
+  CHECK(fs::exists(tmp / "out" / "figures/samples_chest_xray_generalist.png"));  // 11 of 12 remain
+
+  const auto strict = test::run_cli("report " + test::shell_quote(results.string()) + " --strict --out " +
+                                    test::shell_quote((tmp / "out2").string()));
+  CHECK(strict.exit_code == 2);
+  CHECK(strict.err.find("results.json: $.samples.generalist.chest_xray[0]: sample image") != std::string::npos);
+  CHECK(strict.err.find("000000.png does not exist") != std::string::npos);
+}
+
+TEST_CASE("report rejects bad input with exit 2", "[reports][report]") {
+  test::TempDir tmp;
+  auto res = test::run_cli("report " + test::shell_quote((tmp / "missing.json").string()) + " --out " + test::shell_quote((tmp / "o").string()));
+  CHECK(res.exit_code == 2);
+  CHECK(res.err.find("missing.json") != std::string::npos);
+  const auto results = test::make_run_dir(tmp / "run", [](nlohmann::ordered_json& j) { j["results"]["generalist"]["chest_xray"]["fid"].erase("n"); }, true);
+  res = test::run_cli("report " + test::shell_quote(results.string()) + " --out " + test::shell_quote((tmp / "o").string()));
+  CHECK(res.exit_code == 2);
+  CHECK(res.err.find("$.results.generalist.chest_xray.fid.n: required key is missing") != std::string::npos);
+}
+
+TEST_CASE("a results file with only quality metrics still reports", "[reports][report]") {
+  test::TempDir tmp;
+  const auto results = test::make_run_dir(tmp / "run", [](nlohmann::ordered_json& j) {
+    for (const char* k : {"samples", "memorization", "downstream", "compute", "reference", "modalities", "notes"}) j.erase(k);
+  });
+  ReportOptions o;
+  o.out_dir = tmp / "out";
+  const auto res = write_report(load_results(results), o);
+  CHECK(res.figures.size() == 1);  // fid.png only
+  const std::string md = test::slurp(tmp / "out" / "report.md");
+  CHECK(md.find("## Compute") == std::string::npos);
+  CHECK(md.find("### chest_xray") == std::string::npos);  // escaped label
+  CHECK(md.find("### chest\\_xray") != std::string::npos);
+}
