@@ -1,0 +1,52 @@
+#include <algorithm>
+#include <cmath>
+
+#include "medsyn/core/error.h"
+#include "medsyn/engine/schedule.h"
+
+namespace medsyn::engine {
+
+NoiseSchedule make_schedule(const DiffusionConfig& c) {
+  const int T = c.timesteps;
+  NoiseSchedule s;
+  s.betas.resize(T);
+  if (c.schedule == "linear" || c.schedule == "scaled_linear") {
+    const bool scaled = c.schedule == "scaled_linear";
+    const double a = scaled ? std::sqrt(c.beta_start) : c.beta_start;
+    const double b = scaled ? std::sqrt(c.beta_end) : c.beta_end;
+    for (int t = 0; t < T; ++t) {
+      const double v = T == 1 ? a : a + (b - a) * t / (T - 1);
+      s.betas[t] = scaled ? v * v : v;
+    }
+  } else if (c.schedule == "cosine") {
+    const double pi = 3.14159265358979323846;
+    auto f = [&](double t) {
+      const double x = std::cos((t / T + c.cosine_s) / (1 + c.cosine_s) * pi / 2);
+      return x * x;
+    };
+    for (int t = 0; t < T; ++t) s.betas[t] = std::min(1.0 - f(t + 1) / f(t), 0.999);
+  } else {
+    throw InputError("diffusion.schedule: unknown schedule '" + c.schedule + "' (linear, scaled_linear, cosine)");
+  }
+  s.alphas_bar.resize(T);
+  double prod = 1.0;
+  for (int t = 0; t < T; ++t) {
+    prod *= 1.0 - s.betas[t];
+    s.alphas_bar[t] = prod;
+  }
+  return s;
+}
+
+std::vector<int> sampling_timesteps(int T, int steps) {
+  if (steps < 1 || steps > T)
+    throw InputError("--steps " + std::to_string(steps) + ": must be in [1, " + std::to_string(T) + "] (the model's timesteps)");
+  std::vector<int> ts(steps);
+  for (int i = 0; i < steps; ++i) {
+    // trailing spacing: T-1, ..., evenly to T/steps - 1
+    const double v = static_cast<double>(T) * (steps - i) / steps - 1.0;
+    ts[i] = std::clamp(static_cast<int>(std::llround(v)), 0, T - 1);
+  }
+  return ts;
+}
+
+}  // namespace medsyn::engine
