@@ -2,6 +2,8 @@
 // validate` and `run` (suites library). Each command has its own register_* function below;
 // register_suite_commands calls them all, so adding a command is one function and one call.
 #include <filesystem>
+
+#include "medsyn/suites/validate.h"
 #include <iostream>
 #include <memory>
 
@@ -90,10 +92,38 @@ void register_compare_command(CLI::App& root) {
 
 }  // namespace
 
+void register_suite_validate_command(CLI::App& root) {
+  struct Args {
+    std::string file;
+    bool json = false;
+  };
+  auto a = std::make_shared<Args>();
+  CLI::App* suite = group(root, "suite", "Benchmark suite files");
+  CLI::App* v = suite->add_subcommand("validate", "Check a suite file: every error at once, with its JSON path");
+  v->add_option("suite", a->file, "Suite JSON file")->required();
+  v->add_flag("--json", a->json, "Print JSON");
+  v->callback([a] {
+    const auto problems = suites::validate_suite_file(a->file);
+    if (a->json) {
+      nlohmann::json arr = nlohmann::json::array();
+      for (const auto& p : problems) arr.push_back({{"path", p.path}, {"message", p.message}});
+      print_json({{"suite", a->file}, {"valid", problems.empty()}, {"problems", arr}});
+    } else if (problems.empty()) {
+      std::cout << a->file << ": valid\n";
+    }
+    if (!problems.empty()) {
+      std::string msg = a->file + ": " + std::to_string(problems.size()) + " problem(s):";
+      for (const auto& p : problems) msg += "\n  " + p.path + ": " + p.message;
+      throw InputError(msg);
+    }
+  });
+}
+
 void register_suite_commands(CLI::App& root) {
   register_report_command(root);
   register_compare_command(root);
-  // The suite runner adds here: register_suite_validate_command(root); register_run_command(root);
+  register_suite_validate_command(root);
+  // The suite runner (`medsynbench run`) is not implemented yet.
 }
 
 }  // namespace medsyn::cli

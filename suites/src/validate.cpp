@@ -1,0 +1,145 @@
+#include "medsyn/suites/validate.h"
+
+#include <cstdlib>
+#include <set>
+
+#include "medsyn/core/error.h"
+#include "medsyn/core/fs.h"
+#include "medsyn/reports/json_schema.h"
+
+namespace fs = std::filesystem;
+
+namespace medsyn::suites {
+
+using reports::json_path_index;
+using reports::json_path_key;
+
+fs::path shared_data_dir() {
+  if (const char* d = std::getenv("MEDSYN_SHARED_DATA_DIR"); d && *d) return d;
+  return MEDSYN_DEFAULT_SHARED_DATA_DIR;
+}
+
+fs::path resolve_suite_path(const std::string& value, const fs::path& suite_dir) {
+  std::string v = value;
+  const std::string token = "${MEDSYN_DATA}";
+  for (auto pos = v.find(token); pos != std::string::npos; pos = v.find(token))
+    v.replace(pos, token.size(), shared_data_dir().string());
+  fs::path p(v);
+  return p.is_absolute() ? p : suite_dir / p;
+}
+
+namespace {
+
+using ojson = nlohmann::ordered_json;
+
+struct Checker {
+  const fs::path& dir;
+  std::vector<SuiteProblem>& out;
+
+  void problem(const std::string& path, const std::string& msg) { out.push_back({path, msg}); }
+
+  void must_exist(const ojson& value, const std::string& path, bool folder) {
+    if (!value.is_string()) return;  // the schema reports the type
+    const fs::path p = resolve_suite_path(value.get<std::string>(), dir);
+    std::error_code ec;
+    if (!fs::exists(p, ec)) problem(path, "file or folder does not exist: " + p.string());
+    else if (folder && !fs::is_directory(p, ec)) problem(path, "expected a folder: " + p.string());
+  }
+
+  void must_reference(const ojson& value, const ojson& table, const std::string& path, const std::string& what) {
+    if (!value.is_string()) return;
+    if (!table.is_object() || !table.contains(value.get<std::string>()))
+      problem(path, "unknown " + what + " '" + value.get<std::string>() + "'");
+  }
+};
+
+}  // namespace
+
+std::vector<SuiteProblem> validate_suite(const ojson& suite, const fs::path& suite_dir) {
+  std::vector<SuiteProblem> out;
+  for (const auto& e : reports::validate_json_schema(suite, suite_schema())) out.push_back({e.path, e.message});
+  if (!suite.is_object()) return out;
+  Checker c{suite_dir, out};
+  const ojson empty = ojson::object();
+  const ojson& datasets = suite.contains("datasets") ? suite["datasets"] : empty;
+  const ojson& modalities = suite.contains("modalities") ? suite["modalities"] : empty;
+  const ojson& models = suite.contains("models") ? suite["models"] : empty;
+
+  if (datasets.is_object())
+    for (auto it = datasets.begin(); it != datasets.end(); ++it) {
+      const std::string p = json_path_key(json_path_key("$", "datasets"), it.key());
+      if (!it.value().is_object() || !it.value().contains("source") || !it.value()["source"].is_object()) continue;
+      const ojson& src = it.value()["source"];
+      const std::string sp = json_path_key(p, "source");
+      if (src.contains("folder")) c.must_exist(src["folder"], json_path_key(sp, "folder"), true);
+      if (src.contains("medmnist")) c.must_exist(src["medmnist"], json_path_key(sp, "medmnist"), false);
+      if (src.contains("import")) c.must_exist(src["import"], json_path_key(sp, "import"), true);
+    }
+  if (modalities.is_object())
+    for (auto it = modalities.begin(); it != modalities.end(); ++it)
+      if (it.value().is_object() && it.value().contains("dataset"))
+        c.must_reference(it.value()["dataset"], datasets,
+                         json_path_key(json_path_key(json_path_key("$", "modalities"), it.key()), "dataset"), "dataset");
+  if (models.is_object())
+    for (auto it = models.begin(); it != models.end(); ++it) {
+      const ojson& m = it.value();
+      const std::string p = json_path_key(json_path_key("$", "models"), it.key());
+      if (!m.is_object()) continue;
+      if (m.contains("modalities") && m["modalities"].is_array()) {
+        for (std::size_t i = 0; i < m["modalities"].size(); ++i)
+          c.must_reference(m["modalities"][i], modalities, json_path_index(json_path_key(p, "modalities"), i), "modality");
+      }
+      if (m.contains("source") && m["source"].is_object()) {
+        const ojson& s = m["source"];
+        const std::string sp = json_path_key(p, "source");
+        const std::string type = s.value("type", "");
+        if (type == "native" && s.contains("checkpoint")) c.must_exist(s["checkpoint"], json_path_key(sp, "checkpoint"), true);
+        if (type == "folder" && s.contains("path")) c.must_exist(s["path"], json_path_key(sp, "path"), true);
+        if (type == "train" && s.contains("config")) c.must_exist(s["config"], json_path_key(sp, "config"), false);
+      }
+    }
+  if (suite.contains("evaluations") && suite["evaluations"].is_object()) {
+    const ojson& ev = suite["evaluations"];
+    const std::string ep = json_path_key("$", "evaluations");
+    for (const char* key : {"fidelity", "memorization"}) {
+      if (!ev.contains(key) || !ev[key].is_object()) continue;
+      for (const char* spec_key : {"extractor", "embedder"}) {
+        if (!ev[key].contains(spec_key) || !ev[key][spec_key].is_string()) continue;
+        const std::string spec = ev[key][spec_key].get<std::string>();
+        for (const std::string prefix : {"torchscript:", "builtin:contrastive:"})
+          if (spec.rfind(prefix, 0) == 0) {
+            std::string file = spec.substr(prefix.size());
+            file = file.substr(0, file.find('?'));
+            c.must_exist(file, json_path_key(json_path_key(ep, key), spec_key), false);
+          }
+      }
+    }
+    if (ev.contains("downstream") && ev["downstream"].is_object() && ev["downstream"].contains("modalities") &&
+        ev["downstream"]["modalities"].is_array())
+      for (std::size_t i = 0; i < ev["downstream"]["modalities"].size(); ++i)
+        c.must_reference(ev["downstream"]["modalities"][i], modalities,
+                         json_path_index(json_path_key(json_path_key(ep, "downstream"), "modalities"), i), "modality");
+  }
+  if (suite.contains("gates") && suite["gates"].is_array())
+    for (std::size_t i = 0; i < suite["gates"].size(); ++i) {
+      const ojson& g = suite["gates"][i];
+      if (!g.is_object()) continue;
+      const std::string gp = json_path_index(json_path_key("$", "gates"), i);
+      if (g.contains("model")) c.must_reference(g["model"], models, json_path_key(gp, "model"), "model");
+      if (g.contains("modality")) c.must_reference(g["modality"], modalities, json_path_key(gp, "modality"), "modality");
+    }
+  return out;
+}
+
+std::vector<SuiteProblem> validate_suite_file(const fs::path& file) {
+  const std::string text = read_file_text(file);
+  ojson suite;
+  try {
+    suite = ojson::parse(text);
+  } catch (const ojson::parse_error& e) {
+    throw InputError(at_file(file.string(), std::string("invalid JSON: ") + e.what()));
+  }
+  return validate_suite(suite, file.has_parent_path() ? file.parent_path() : fs::path("."));
+}
+
+}  // namespace medsyn::suites

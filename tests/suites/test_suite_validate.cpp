@@ -1,0 +1,89 @@
+// Suite validation: every problem at once, each with its JSON path; exit 2 through the CLI.
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+
+#include "medsyn/core/error.h"
+#include "medsyn/core/fs.h"
+#include "medsyn/core/json.h"
+#include "medsyn/suites/validate.h"
+#include "test_support.h"
+
+using namespace medsyn;
+namespace fs = std::filesystem;
+
+namespace {
+
+bool has(const std::vector<suites::SuiteProblem>& ps, const std::string& path, const std::string& needle) {
+  return std::any_of(ps.begin(), ps.end(), [&](const suites::SuiteProblem& p) {
+    return p.path == path && p.message.find(needle) != std::string::npos;
+  });
+}
+
+std::string good_suite(const std::string& npz) {
+  return R"({"schema_version": 1, "name": "ok",
+    "datasets": {"breast": {"source": {"medmnist": ")" + npz + R"("},
+                            "splits": {"train": "train", "holdout": "val", "test": "test"}}},
+    "modalities": {"breast_ultrasound": {"dataset": "breast", "specialty": "radiology", "prompts": "from_manifest"}},
+    "models": {"gen": {"kind": "generalist", "modalities": ["breast_ultrasound"],
+                       "source": {"type": "command", "command": "gen --prompt {prompt} --out {out}"}}},
+    "evaluations": {"fidelity": {"extractor": "builtin:pixels:28"}},
+    "gates": [{"metric": "fid", "model": "gen", "modality": "breast_ultrasound", "op": "<=", "value": 100}]})";
+}
+
+}  // namespace
+
+TEST_CASE("a well-formed suite with existing files validates", "[suites]") {
+  test::TempDir tmp;
+  atomic_write_text(tmp / "s.json", good_suite("${MEDSYN_DATA}/medmnist/breastmnist.npz"));
+  if (!fs::exists(test::medmnist_file("breastmnist"))) {
+    WARN("shared data missing");
+    return;
+  }
+  const auto ps = suites::validate_suite_file(tmp / "s.json");
+  for (const auto& p : ps) UNSCOPED_INFO(p.path << ": " << p.message);
+  CHECK(ps.empty());
+}
+
+TEST_CASE("suite validation reports every error at once with JSON paths", "[suites][errors]") {
+  test::TempDir tmp;
+  atomic_write_text(tmp / "s.json", R"({"schema_version": 1, "name": "bad", "colour": "red",
+    "datasets": {"d": {"source": {"medmnist": "missing.npz"}, "splits": {"train": "train", "holdout": "val", "test": "test"}}},
+    "modalities": {"chest": {"dataset": "dd", "specialty": "radiology", "prompts": "from_manifest"}},
+    "models": {"s": {"kind": "specialist", "modalities": [], "source": {"type": "folder", "path": "nowhere"}},
+               "g": {"kind": "generalist", "modalities": ["chest", "ct"], "source": {"type": "command", "command": "gen {prompt}"}}},
+    "evaluations": {"fidelity": {"extractor": 5}},
+    "gates": [{"metric": "fid", "model": "zz", "op": "<=", "value": 1}]})");
+  const auto ps = suites::validate_suite_file(tmp / "s.json");
+  CHECK(has(ps, "$.colour", "unknown key"));
+  CHECK(has(ps, "$.models.s.modalities", "at least 1"));  // a specialist without modality
+  CHECK(has(ps, "$.models.g.source.command", "\\{out\\}"));
+  CHECK(has(ps, "$.evaluations.fidelity.extractor", "expected string"));
+  CHECK(has(ps, "$.datasets.d.source.medmnist", "does not exist"));
+  CHECK(has(ps, "$.modalities.chest.dataset", "unknown dataset 'dd'"));
+  CHECK(has(ps, "$.models.s.source.path", "does not exist"));
+  CHECK(has(ps, "$.models.g.modalities[1]", "unknown modality 'ct'"));
+  CHECK(has(ps, "$.gates[0].model", "unknown model 'zz'"));
+  CHECK(ps.size() == 9);
+}
+
+TEST_CASE("suite validate exits 2 naming the file and paths, 0 when valid", "[suites][cli]") {
+  test::TempDir tmp;
+  atomic_write_text(tmp / "bad.json", R"({"schema_version": 2, "name": "x"})");
+  auto r = test::run_cli("suite validate " + test::shell_quote((tmp / "bad.json").string()));
+  CHECK(r.exit_code == 2);
+  CHECK(r.err.find("bad.json") != std::string::npos);
+  CHECK(r.err.find("$.schema_version") != std::string::npos);
+  CHECK(r.err.find("$.datasets: required key is missing") != std::string::npos);
+  atomic_write_text(tmp / "notjson.json", "{");
+  r = test::run_cli("suite validate " + test::shell_quote((tmp / "notjson.json").string()));
+  CHECK(r.exit_code == 2);
+  CHECK(r.err.find("invalid JSON") != std::string::npos);
+  if (fs::exists(test::medmnist_file("breastmnist"))) {
+    atomic_write_text(tmp / "ok.json", good_suite(test::medmnist_file("breastmnist").string()));
+    r = test::run_cli("suite validate " + test::shell_quote((tmp / "ok.json").string()) + " --json");
+    INFO(r.err);
+    CHECK(r.exit_code == 0);
+    CHECK(json::parse(r.out)["valid"] == true);
+  }
+}
