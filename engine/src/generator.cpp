@@ -19,20 +19,6 @@ namespace medsyn::engine {
 
 namespace {
 
-std::string norm(const std::string& s) {
-  std::string out;
-  bool space = false;
-  for (unsigned char ch : s) {
-    if (std::isspace(ch)) {
-      space = !out.empty();
-      continue;
-    }
-    if (space) out.push_back(' ');
-    space = false;
-    out.push_back(static_cast<char>(std::tolower(ch)));
-  }
-  return out;
-}
 
 void require_fresh(const fs::path& out) {
   if (fs::exists(out / "manifest.jsonl"))
@@ -72,7 +58,7 @@ class FolderGenerator : public Generator {
     for (const auto& p : prompts) {
       std::vector<const Record*> hits;
       for (const auto& r : src.records)
-        if (norm(r.prompt) == norm(p)) hits.push_back(&r);
+        if (normalise_prompt(r.prompt) == normalise_prompt(p)) hits.push_back(&r);
       if (static_cast<int>(hits.size()) < n)
         throw InputError(at_file((dir_ / "manifest.jsonl").string(), "prompt '" + p + "' has " + std::to_string(hits.size()) +
                                                                       " image(s), " + std::to_string(n) + " requested"));

@@ -8,8 +8,7 @@
 
 namespace medsyn::engine {
 
-namespace {
-std::string normalise(const std::string& s) {
+std::string normalise_prompt(const std::string& s) {
   std::string out;
   bool space = false;
   for (unsigned char ch : s) {
@@ -23,6 +22,7 @@ std::string normalise(const std::string& s) {
   }
   return out;
 }
+namespace {
 std::string head(const std::string& s) { return s.substr(0, s.find(',')); }
 }  // namespace
 
@@ -36,13 +36,13 @@ std::uint64_t mix_seed(std::uint64_t seed, std::uint64_t stream) {
 void PromptTable::add(const PromptInfo& p) { rows_.push_back(p); }
 
 std::optional<PromptInfo> PromptTable::lookup(const std::string& prompt) const {
-  const auto n = normalise(prompt);
+  const auto n = normalise_prompt(prompt);
   for (const auto& r : rows_)
-    if (normalise(r.prompt) == n) return r;
+    if (normalise_prompt(r.prompt) == n) return r;
   // Modality-level prompt: the text before the first comma of one modality's prompts.
   std::optional<PromptInfo> hit;
   for (const auto& r : rows_) {
-    if (normalise(head(r.prompt)) != normalise(head(n))) continue;
+    if (normalise_prompt(head(r.prompt)) != normalise_prompt(head(n))) continue;
     if (hit && hit->modality != r.modality) return std::nullopt;  // ambiguous
     if (!hit) {
       hit = r;

@@ -77,6 +77,8 @@ class PromptTable {
 };
 
 PromptTable load_prompt_table(const std::filesystem::path& run_dir);
+// Prompt matching key: lower case, runs of whitespace collapsed to one space, trimmed.
+std::string normalise_prompt(const std::string& prompt);
 EngineConfig load_run_config(const std::filesystem::path& run_dir);
 
 struct GenerateOptions {
