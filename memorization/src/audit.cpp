@@ -169,12 +169,13 @@ AuditResult run_audit(const AuditOptions& opt) {
 
   const Dataset train = load_dataset(opt.train), holdout = load_dataset(opt.holdout),
                 synth = load_dataset(opt.synthetic);
-  auto mhash = [](const Dataset& d) {
-    return fs::exists(d.root / "manifest.jsonl") ? manifest_hash(d.root) : std::string();
+  // sha256 of the manifest actually read (a .jsonl given directly, else DIR/manifest.jsonl).
+  auto mhash = [](const fs::path& given, const Dataset& d) {
+    return fs::is_regular_file(given) ? sha256_file(given) : manifest_hash(d.root);
   };
-  res.train_manifest_sha256 = mhash(train);
-  res.holdout_manifest_sha256 = mhash(holdout);
-  res.synthetic_manifest_sha256 = mhash(synth);
+  res.train_manifest_sha256 = mhash(opt.train, train);
+  res.holdout_manifest_sha256 = mhash(opt.holdout, holdout);
+  res.synthetic_manifest_sha256 = mhash(opt.synthetic, synth);
 
   L2Embedder emb(make_extractor(opt.embedder, res.device));
   res.embedder_id = emb.id();
