@@ -6,6 +6,9 @@
 // The same model in PyTorch: scripts/bench/engine_pytorch.py (ratio reported in docs/engine.md).
 #include <benchmark/benchmark.h>
 
+#include <malloc.h>
+
+#include <climits>
 #include <cstdlib>
 
 #include "medsyn/core/json.h"
@@ -20,6 +23,13 @@ using namespace medsyn::engine;
 using namespace medsyn::engine::detail;
 
 namespace {
+
+// Same allocator settings as the medsynbench executable (cli/main.cpp): big tensors off mmap.
+const bool kMallocTuned = [] {
+  mallopt(M_MMAP_THRESHOLD, INT_MAX);
+  mallopt(M_TRIM_THRESHOLD, INT_MAX);
+  return true;
+}();
 
 EngineConfig bench_config(int size) {
   EngineConfig c;

@@ -123,7 +123,6 @@ void register_suite_commands(CLI::App& root) {
   register_report_command(root);
   register_compare_command(root);
   register_suite_validate_command(root);
-  // The suite runner (`medsynbench run`) is not implemented yet.
 }
 
 }  // namespace medsyn::cli

@@ -21,6 +21,7 @@ void register_engine_commands(CLI::App& root);        // train, generate, engine
 void register_memorization_commands(CLI::App& root);  // memorization [...], memorization train-embedder
 void register_downstream_commands(CLI::App& root);    // stats ..., downstream
 void register_suite_commands(CLI::App& root);         // suite ..., run, report, compare
+void register_run_commands(CLI::App& root);           // run (cmd_run.cpp)
 
 // Exit status for commands that report a failed check without an exception.
 void set_exit_code(int code);

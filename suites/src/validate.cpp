@@ -106,8 +106,11 @@ std::vector<SuiteProblem> validate_suite(const ojson& suite, const fs::path& sui
       for (const char* spec_key : {"extractor", "embedder"}) {
         if (!ev[key].contains(spec_key) || !ev[key][spec_key].is_string()) continue;
         const std::string spec = ev[key][spec_key].get<std::string>();
-        for (const std::string prefix : {"torchscript:", "builtin:contrastive:"})
-          if (spec.rfind(prefix, 0) == 0) {
+        std::string preset;  // torchscript-preset:NAME:PATH
+        if (spec.rfind("torchscript-preset:", 0) == 0 && spec.find(':', 19) != std::string::npos)
+          preset = spec.substr(0, spec.find(':', 19) + 1);
+        for (const std::string prefix : {std::string("torchscript:"), std::string("builtin:contrastive:"), preset})
+          if (!prefix.empty() && spec.rfind(prefix, 0) == 0) {
             std::string file = spec.substr(prefix.size());
             file = file.substr(0, file.find('?'));
             c.must_exist(file, json_path_key(json_path_key(ep, key), spec_key), false);

@@ -1,5 +1,9 @@
 // White-box engine specs (model shapes, samplers on an oracle model, FLOP counts by hand) and
 // end-to-end checks on a tiny config: determinism, resume, checkpoints, generate.
+// LibTorch first: glog (via c10) defines CHECK; drop it so Catch's CHECK is the one in use.
+#include "model.h"
+#include "sampling.h"
+#undef CHECK
 #include <catch2/catch.hpp>
 
 #include <cmath>
@@ -12,8 +16,6 @@
 #include "medsyn/core/json.h"
 #include "medsyn/engine/engine.h"
 #include "medsyn/engine/generator.h"
-#include "model.h"
-#include "sampling.h"
 #include "test_support.h"
 
 using namespace medsyn;

@@ -1,0 +1,263 @@
+// The suite runner: planning and caching (a rerun computes nothing, one changed option reruns only
+// the units it feeds), resume after a kill -9 inside a stage (same results.json except timestamps
+// and timings), --only, and a tiny end-to-end run with a trained engine on BreastMNIST.
+#include <catch2/catch.hpp>
+
+#include <cstdlib>
+
+#include "medsyn/core/error.h"
+#include "medsyn/core/fs.h"
+#include "medsyn/core/json.h"
+#include "medsyn/core/manifest.h"
+#include "medsyn/core/medmnist_import.h"
+#include "medsyn/reports/results.h"
+#include "medsyn/suites/runner.h"
+#include "medsyn/suites/suite.h"
+#include "medsyn/suites/validate.h"
+#include "test_support.h"
+
+using namespace medsyn;
+namespace fs = std::filesystem;
+
+namespace {
+
+bool have_breast() { return fs::exists(test::medmnist_file("breastmnist")); }
+
+// A suite over BreastMNIST with two "generators" that need no training: a folder of real test
+// images (generalist) and an external command copying them (specialist). Cheap evaluations.
+std::string folder_suite(const fs::path& folder, int pairs = 20) {
+  const std::string npz = test::medmnist_file("breastmnist").string();
+  const std::string copy_cmd = "for f in $(ls " + (folder / "images" / "test").string() +
+                               "/*.png | head -n {n}); do cp $f {out}/; done";
+  ordered_json s = {
+      {"schema_version", 1},
+      {"name", "runner-test"},
+      {"seed", 3},
+      {"datasets", {{"breast", {{"source", {{"medmnist", npz}}}, {"splits", {{"train", "train"}, {"holdout", "val"}, {"test", "test"}}}}}}},
+      {"modalities", {{"breast_ultrasound", {{"dataset", "breast"}, {"specialty", "radiology"}, {"prompts", "from_manifest"}, {"n_generate", 12}}}}},
+      {"models",
+       {{"gen", {{"kind", "generalist"}, {"modalities", {"breast_ultrasound"}}, {"source", {{"type", "folder"}, {"path", folder.string()}}}}},
+        {"spec", {{"kind", "specialist"}, {"modalities", {"breast_ultrasound"}}, {"source", {{"type", "command"}, {"command", copy_cmd}}}}}}},
+      {"evaluations",
+       {{"fidelity", {{"extractor", "builtin:pixels:8"}, {"bootstrap", 5}, {"k", 2}, {"kid_subsets", 5}}},
+        {"diversity", {{"pairs", pairs}, {"bootstrap", 5}}},
+        {"memorization", {{"embedder", "builtin:pixels:8"}, {"k", 2}, {"top_pairs", 2}}},
+        {"downstream", {{"fractions", {1.0}}, {"arms", {"real", "syn"}}, {"seeds", 2}, {"epochs", 1}}},
+        {"compute", ordered_json::object()}}}};
+  return s.dump(2);
+}
+
+// results.json without what legitimately changes between runs: timestamps, the command line and
+// measured timings.
+json normalised(const fs::path& results) {
+  json j = read_json_file(results);
+  for (const char* k : {"started", "finished", "time", "command_line"}) j["provenance"].erase(k);
+  if (j.contains("compute")) {
+    for (auto& [name, e] : j["compute"]["models"].items()) {
+      e.erase("wall_time_s");
+      e.erase("images_per_s");
+    }
+    j["compute"].erase("notes");
+  }
+  return j;
+}
+
+int computed(const suites::RunSummary& s) {
+  int n = 0;
+  for (const auto& [name, st] : s.stages)
+    if (name != "report") n += st.computed;
+  return n;
+}
+
+}  // namespace
+
+TEST_CASE("run: a rerun computes nothing and one changed option reruns only its units", "[suites][runner]") {
+  if (!have_breast()) {
+    WARN("shared data missing");
+    return;
+  }
+  test::TempDir tmp;
+  import_medmnist(test::medmnist_file("breastmnist"), tmp / "bm");
+  atomic_write_text(tmp / "s.json", folder_suite(tmp / "bm"));
+  suites::RunOptions o;
+  o.suite_file = tmp / "s.json";
+  o.out = tmp / "run";
+  o.limit = 24;
+  const auto first = suites::run_suite(o);
+  CHECK(first.stages.at("data").computed == 2);      // import + real-breast_ultrasound
+  CHECK(first.stages.at("generate").computed == 2);
+  CHECK(first.stages.at("fidelity").computed == 2);
+  CHECK(first.stages.at("diversity").computed == 3);  // two synthetic sets + the real reference
+  CHECK(first.stages.at("memorization").computed == 2);
+  CHECK(first.stages.at("downstream").computed == 2);
+  REQUIRE(fs::exists(tmp / "run" / "results.json"));
+  REQUIRE(fs::exists(tmp / "run" / "report" / "index.html"));
+  const auto r = reports::load_results(tmp / "run" / "results.json");  // schema + semantic checks
+  CHECK(r.suite_name == "runner-test");
+  REQUIRE(r.find("gen", "breast_ultrasound", "fid"));
+  CHECK(r.find("gen", "breast_ultrasound", "fid")->has_value());
+  CHECK(r.find("gen", "breast_ultrasound", "fid")->n == 12);  // n_generate, not capped by --limit 24
+  CHECK(r.find("spec", "breast_ultrasound", "ms_ssim")->has_value());
+  CHECK(r.memorization.at("gen").count("breast_ultrasound") == 1);
+  CHECK(r.downstream.at("spec").count("breast_ultrasound") == 1);
+  CHECK(!r.compute.at("gen").params);  // a folder has no training cost: null, never a made-up number
+  const json j1 = read_json_file(tmp / "run" / "results.json");
+  CHECK(j1["provenance"]["suite_hash"] == j1["suite"]["hash"]);
+  CHECK(j1["provenance"]["seeds"].contains("generate:spec:breast_ultrasound"));
+  CHECK(j1["provenance"]["inputs"].contains("dataset:breast"));
+
+  const auto again = suites::run_suite(o);
+  CHECK(computed(again) == 0);
+  CHECK(normalised(tmp / "run" / "results.json") == normalised(tmp / "run" / "results.json"));
+  CHECK(normalised(tmp / "run" / "results.json").dump() == [&] {
+    json j = j1;
+    for (const char* k : {"started", "finished", "time", "command_line"}) j["provenance"].erase(k);
+    for (auto& [name, e] : j["compute"]["models"].items()) {
+      e.erase("wall_time_s");
+      e.erase("images_per_s");
+    }
+    j["compute"].erase("notes");
+    return j.dump();
+  }());
+
+  // A different number of diversity pairs: only the diversity units run again.
+  atomic_write_text(tmp / "s.json", folder_suite(tmp / "bm", 30));
+  const auto changed = suites::run_suite(o);
+  CHECK(changed.stages.at("diversity").computed == 3);
+  CHECK(computed(changed) == 3);
+
+  // --only: a stage whose inputs are missing is an error naming it; the report alone is fine.
+  suites::RunOptions fresh = o;
+  fresh.out = tmp / "run2";
+  fresh.only = {"fidelity"};
+  CHECK_THROWS_AS(suites::run_suite(fresh), InputError);
+  fresh.only = {"data"};  // later stages are not planned at all
+  const auto data_only = suites::run_suite(fresh);
+  CHECK(data_only.stages.at("data").computed == 2);
+  CHECK(computed(data_only) == 2);
+  CHECK(!fs::exists(fresh.out / "results.json"));
+  o.only = {"report"};
+  const auto rep = suites::run_suite(o);
+  CHECK(computed(rep) == 0);
+  CHECK(rep.stages.at("report").computed == 1);
+}
+
+TEST_CASE("run: kill -9 inside a stage then --resume gives the same results.json", "[suites][runner][resume]") {
+  if (!have_breast()) {
+    WARN("shared data missing");
+    return;
+  }
+  test::TempDir tmp;
+  import_medmnist(test::medmnist_file("breastmnist"), tmp / "bm");
+  atomic_write_text(tmp / "s.json", folder_suite(tmp / "bm"));
+  const std::string suite = test::shell_quote((tmp / "s.json").string());
+  auto r = test::run_cli("run " + suite + " --out " + test::shell_quote((tmp / "ref").string()) + " --limit 24");
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+
+  for (const char* where : {"generate:2", "memorization:1", "downstream:2"}) {
+    INFO(where);
+    const fs::path out = tmp / (std::string("killed-") + std::string(where).substr(0, 4));
+    ::setenv(suites::kKillHookEnv, where, 1);
+    r = test::run_cli("run " + suite + " --out " + test::shell_quote(out.string()) + " --limit 24");
+    ::unsetenv(suites::kKillHookEnv);
+    CHECK(r.exit_code == 128 + 9);  // SIGKILL
+    CHECK(!fs::exists(out / "results.json"));
+    bool partial = false;  // the killed unit is left incomplete (no done.json, still .partial)
+    for (const auto& e : fs::recursive_directory_iterator(out / "units"))
+      if (e.is_directory() && e.path().extension() == ".partial") partial = true;
+    CHECK(partial);
+    r = test::run_cli("run " + suite + " --out " + test::shell_quote(out.string()) + " --limit 24 --resume");
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    CHECK(r.err.find("discarding the incomplete unit") != std::string::npos);
+    CHECK(normalised(out / "results.json") == normalised(tmp / "ref" / "results.json"));
+  }
+}
+
+TEST_CASE("run and load_suite: invalid suites list every problem with its JSON path (exit 2)", "[suites][runner][errors]") {
+  test::TempDir tmp;
+  atomic_write_text(tmp / "bad.json", R"({"schema_version": 1, "name": "bad",
+    "datasets": {"d": {"source": {"demo": "head_ct"}, "splits": {"train": "train", "test": "test"}}},
+    "modalities": {"m": {"dataset": "d", "specialty": "radiology", "prompts": "from_manifest", "n_generate": "many"}},
+    "models": {"s": {"kind": "specialist", "source": {"type": "train"}}},
+    "evaluations": {"fidelity": {}}})");
+  try {
+    suites::load_suite(tmp / "bad.json");
+    FAIL("no error");
+  } catch (const InputError& e) {
+    const std::string msg = e.what();
+    CHECK(msg.find("bad.json: 3 problem(s)") != std::string::npos);
+    CHECK(msg.find("$.datasets.d.splits.holdout: required key is missing") != std::string::npos);
+    CHECK(msg.find("$.modalities.m.n_generate") != std::string::npos);
+    CHECK(msg.find("$.models.s.modalities: required key is missing") != std::string::npos);  // a specialist without modality
+  }
+  const auto r = test::run_cli("run " + test::shell_quote((tmp / "bad.json").string()) + " --out " +
+                               test::shell_quote((tmp / "run").string()));
+  CHECK(r.exit_code == 2);
+  CHECK(r.err.find("$.models.s.modalities") != std::string::npos);
+  CHECK(r.err.find("$.datasets.d.splits.holdout") != std::string::npos);
+  CHECK(!fs::exists(tmp / "run" / "units"));
+  CHECK(test::run_cli("run " + test::shell_quote((tmp / "bad.json").string()) + " --out x --only fidelity,colour").exit_code == 2);
+}
+
+TEST_CASE("shipped suites: quickstart validates and paper lacks only its data files", "[suites]") {
+  const auto qs = suites::validate_suite_file(test::source_dir() / "suites" / "quickstart.json");
+  for (const auto& p : qs) UNSCOPED_INFO(p.path << ": " << p.message);
+  if (have_breast()) CHECK(qs.empty());
+  const auto paper = suites::validate_suite_file(test::source_dir() / "suites" / "paper.json");
+  for (const auto& p : paper) {
+    INFO(p.path << ": " << p.message);
+    CHECK(p.message.find("does not exist") != std::string::npos);  // full-size data is fetched on the GPU machine
+  }
+}
+
+TEST_CASE("run: tiny end-to-end with trained engines on BreastMNIST killed while training and resumed", "[suites][runner][engine]") {
+  if (!have_breast()) {
+    WARN("shared data missing");
+    return;
+  }
+  test::TempDir tmp;
+  atomic_write_text(tmp / "engine.json", R"({"name": "tiny", "image_size": 28, "channels": 1,
+    "unet": {"channels": [8, 16], "self_attention_resolutions": [], "cross_attention_resolutions": [14], "mid_attention": false,
+             "heads": 2, "groups": 4},
+    "text": {"dim": 16, "layers": 1, "heads": 2, "max_tokens": 8},
+    "train": {"steps": 6, "batch": 8, "warmup": 2, "checkpoint_every": 3},
+    "sample": {"sampler": "ddim", "steps": 3, "guidance": 2.0, "batch": 16}})");
+  ordered_json s = {
+      {"schema_version", 1},
+      {"name", "tiny-e2e"},
+      {"datasets", {{"breast", {{"source", {{"medmnist", test::medmnist_file("breastmnist").string()}}},
+                                {"splits", {{"train", "train"}, {"holdout", "val"}, {"test", "test"}}}}}}},
+      {"modalities", {{"breast_ultrasound", {{"dataset", "breast"}, {"specialty", "radiology"}, {"prompts", "from_manifest"}, {"n_generate", 10}}}}},
+      {"models",
+       {{"gen", {{"kind", "generalist"}, {"modalities", {"breast_ultrasound"}}, {"source", {{"type", "train"}, {"config", "engine.json"}}}}},
+        {"spec", {{"kind", "specialist"}, {"modalities", {"breast_ultrasound"}}, {"source", {{"type", "train"}, {"config", "engine.json"}, {"steps", 3}}}}}}},
+      {"evaluations", {{"fidelity", {{"extractor", "builtin:pixels:8"}, {"bootstrap", 4}, {"k", 2}, {"kid_subsets", 4}}},
+                       {"compute", {{"measure", false}}}}}};
+  atomic_write_text(tmp / "s.json", s.dump(2));
+  const std::string suite = test::shell_quote((tmp / "s.json").string());
+  const std::string out = test::shell_quote((tmp / "run").string());
+  ::setenv(suites::kKillHookEnv, "train:1", 1);
+  auto r = test::run_cli("run " + suite + " --out " + out + " --limit 16");
+  ::unsetenv(suites::kKillHookEnv);
+  CHECK(r.exit_code == 128 + 9);
+  r = test::run_cli("run " + suite + " --out " + out + " --limit 16 --resume --json");
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.err.find("resuming the incomplete unit") != std::string::npos);
+  const json summary = json::parse(r.out);
+  CHECK(summary["stages"]["train"]["computed"] == 2);
+  const auto res = reports::load_results(tmp / "run" / "results.json");
+  REQUIRE(res.compute.count("gen"));
+  CHECK(res.compute.at("gen").steps == 6.0);
+  CHECK(res.compute.at("spec").steps == 3.0);
+  CHECK(*res.compute.at("gen").training_flops > *res.compute.at("spec").training_flops);
+  CHECK(res.find("gen", "breast_ultrasound", "fid")->has_value());
+  CHECK(res.samples.at("gen").at("breast_ultrasound").size() == 10);
+  CHECK(fs::exists(tmp / "run" / "report" / "figures" / "compute_vs_quality.png"));
+  // Same weights as an uninterrupted run: the results match except timings.
+  r = test::run_cli("run " + suite + " --out " + test::shell_quote((tmp / "ref").string()) + " --limit 16");
+  REQUIRE(r.exit_code == 0);
+  CHECK(normalised(tmp / "run" / "results.json") == normalised(tmp / "ref" / "results.json"));
+}
