@@ -55,17 +55,8 @@ std::string fmt_num(double v) {
   return os.str();
 }
 
-// Torch intra-op threads: MEDSYN_THREADS when set (>= 1), else all cores (init_torch_runtime's
-// default). On a shared machine 1 thread can be much faster than 2 busy-waiting OpenMP threads
-// (measured 34x on a 2-core CPU running other jobs; docs/engine.md "Threads").
-void init_runtime() {
-  int n = 0;
-  if (const char* e = std::getenv("MEDSYN_THREADS")) {
-    n = std::atoi(e);
-    if (n < 1) throw InputError(std::string("MEDSYN_THREADS='") + e + "': expected a positive integer");
-  }
-  init_torch_runtime(n);
-}
+// Torch intra-op threads: MEDSYN_THREADS when set, else all cores (init_torch_runtime).
+void init_runtime() { init_torch_runtime(0); }
 
 }  // namespace
 

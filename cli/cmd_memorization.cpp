@@ -25,7 +25,7 @@ struct AuditArgs {
   bool json = false, no_cache = false;
 };
 
-std::vector<double> parse_thresholds(const std::string& s) {
+std::vector<double> parse_numbers(const std::string& s, const std::string& flag, const std::string& example) {
   std::vector<double> out;
   std::stringstream ss(s);
   std::string item;
@@ -38,7 +38,7 @@ std::vector<double> parse_thresholds(const std::string& s) {
       pos = 0;
     }
     if (item.empty() || pos != item.size())
-      throw InputError("--thresholds '" + s + "': '" + item + "' is not a number (expected e.g. 0.5,0.95)");
+      throw InputError(flag + " '" + s + "': '" + item + "' is not a number (expected e.g. " + example + ")");
     out.push_back(v);
   }
   return out;
@@ -59,7 +59,7 @@ std::string num(double v, int p = 5) {
 
 void run_audit_cmd(AuditArgs& a) {
   a.o.index = index_kind_from_string(a.index);
-  a.o.thresholds = a.thresholds.empty() ? std::vector<double>{} : parse_thresholds(a.thresholds);
+  a.o.thresholds = a.thresholds.empty() ? std::vector<double>{} : parse_numbers(a.thresholds, "--thresholds", "0.5,0.95");
   a.o.use_cache = !a.no_cache;
   a.o.cache_dir = a.cache_dir;
   if (a.o.out_dir.empty()) throw InputError("--out is required");
@@ -100,14 +100,16 @@ void run_audit_cmd(AuditArgs& a) {
 }
 
 struct TrainArgs {
-  std::string data, out;
+  std::string data, out, view_zooms = "0.8,0.9,1.1,1.2";
   ContrastiveTrainOptions o;
-  bool json = false;
+  bool json = false, no_flip = false;
 };
 
 void run_train(const TrainArgs& a) {
   ContrastiveTrainOptions o = a.o;
   o.device = validate_device(o.device);
+  o.view_zooms = a.view_zooms == "none" ? std::vector<double>{} : parse_numbers(a.view_zooms, "--view-zooms", "0.9,1.1 or none");
+  o.flip_symmetric = !a.no_flip;
   const auto rep = train_contrastive_embedder(a.data, a.out, o);
   if (a.json) {
     print_json(train_report_to_json(rep));
@@ -194,7 +196,15 @@ void register_memorization_commands(CLI::App& root) {
   tr->add_option("--width", t->o.width, "Channels of the first conv layer")->capture_default_str();
   tr->add_option("--dim", t->o.dim, "Embedding dimension (projection output)")->capture_default_str();
   tr->add_option("--temperature", t->o.temperature, "NT-Xent temperature")->capture_default_str();
-  tr->add_option("--lr", t->o.lr, "Adam learning rate")->capture_default_str();
+  tr->add_option("--lr", t->o.lr, "Adam peak learning rate (cosine decay to 0)")->capture_default_str();
+  tr->add_option("--pool", t->o.pool, "Spatial grid kept before the projection head (1 = global pooling)")
+      ->capture_default_str();
+  tr->add_option("--augment", t->o.augment, "copy (flip, small zoom/shift, mild photometric) | simclr")
+      ->capture_default_str();
+  tr->add_option("--view-zooms", t->view_zooms,
+                 "Centred zooms averaged into each embedding besides zoom 1, comma-separated, or none")
+      ->capture_default_str();
+  tr->add_flag("--no-flip-symmetric", t->no_flip, "Do not average each embedding with the mirrored image's");
   tr->add_option("--modality", t->o.modality, "Only images of this modality");
   tr->add_option("--split", t->o.split, "Only images of this split");
   tr->add_option("--max-images", t->o.max_images, "Use at most the first N images (0 = all)")->capture_default_str();

@@ -152,7 +152,7 @@ int main(int argc, char** argv) try {
     else throw InputError("unknown argument " + a + " (use --real DIRS --generated DIR --out FILE [--seed S])");
   }
   if (real.empty() || generated.empty() || out.empty()) throw InputError("--real, --generated and --out are required");
-  init_torch_runtime(std::getenv("MEDSYN_THREADS") ? std::atoi(std::getenv("MEDSYN_THREADS")) : 0);
+  init_torch_runtime(0);  // MEDSYN_THREADS or all cores
 
   // ---- real data ----
   std::vector<std::string> mods;

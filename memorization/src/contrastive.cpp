@@ -30,7 +30,8 @@ namespace medsyn::memorization {
 
 namespace {
 
-constexpr const char* kFormat = "medsynbench.contrastive/1";
+constexpr const char* kFormat = "medsynbench.contrastive/2";
+constexpr const char* kFormatV1 = "medsynbench.contrastive/1";  // global pooling, no views
 
 void add_conv_block(torch::nn::Sequential& seq, int in, int out, int stride) {
   seq->push_back(torch::nn::Conv2d(torch::nn::Conv2dOptions(in, out, 3).stride(stride).padding(1).bias(false)));
@@ -39,20 +40,21 @@ void add_conv_block(torch::nn::Sequential& seq, int in, int out, int stride) {
 }
 
 struct EncoderImpl : torch::nn::Module {
-  EncoderImpl(int width, int dim) {
+  EncoderImpl(int width, int dim, int pool) : pool(pool) {
     torch::nn::Sequential seq;
     add_conv_block(seq, 1, width, 1);
     add_conv_block(seq, width, 2 * width, 2);
     add_conv_block(seq, 2 * width, 4 * width, 2);
     add_conv_block(seq, 4 * width, 4 * width, 2);
     backbone = register_module("backbone", seq);
-    head = register_module("head", torch::nn::Sequential(torch::nn::Linear(4 * width, 4 * width), torch::nn::ReLU(),
+    head = register_module("head", torch::nn::Sequential(torch::nn::Linear(4 * width * pool * pool, 4 * width), torch::nn::ReLU(),
                                                          torch::nn::Linear(4 * width, dim)));
   }
   torch::Tensor features(const torch::Tensor& x) {
-    return torch::adaptive_avg_pool2d(backbone->forward(x), {1, 1}).flatten(1);
+    return torch::adaptive_avg_pool2d(backbone->forward(x), {pool, pool}).flatten(1);
   }
   torch::Tensor forward(const torch::Tensor& x) { return head->forward(features(x)); }
+  int pool;
   torch::nn::Sequential backbone{nullptr}, head{nullptr};
 };
 TORCH_MODULE(Encoder);
@@ -68,7 +70,7 @@ InputSpec model_input_spec(int size) {
 }
 
 // Per-image augmentation of a batch N x 1 x S x S (values in [0,1]); parameters from `rng`.
-torch::Tensor augment(const torch::Tensor& x, std::mt19937_64& rng, at::Generator& gen) {
+torch::Tensor augment(const torch::Tensor& x, const std::string& mode, std::mt19937_64& rng, at::Generator& gen) {
   const auto n = x.size(0);
   std::uniform_real_distribution<double> u01(0.0, 1.0);
   auto theta = torch::zeros({n, 2, 3}, torch::kFloat32);
@@ -81,18 +83,35 @@ torch::Tensor augment(const torch::Tensor& x, std::mt19937_64& rng, at::Generato
   auto si = sigma.accessor<float, 4>();
   for (int64_t i = 0; i < n; ++i) {
     const bool flip = u01(rng) < 0.5;
-    const double scale = 0.6 + 0.4 * u01(rng);                              // area fraction kept
-    const double log_ar = std::log(3.0 / 4.0) + (std::log(4.0 / 3.0) - std::log(3.0 / 4.0)) * u01(rng);
-    const double ar = std::exp(log_ar);
-    const double sx = std::min(1.0, std::sqrt(scale * ar)), sy = std::min(1.0, std::sqrt(scale / ar));
-    const double tx = (1.0 - sx) * (2.0 * u01(rng) - 1.0), ty = (1.0 - sy) * (2.0 * u01(rng) - 1.0);
+    double sx, sy, tx, ty, jitter, max_sigma;
+    if (mode == "copy") {
+      // The copy edits of a memorization audit: zoom-in of up to 1 / 0.75 per axis (crops of a
+      // few pixels resized back), shifts of up to 3 px, mild photometric changes.
+      sx = 1.0 - 0.25 * u01(rng);
+      sy = 1.0 - 0.25 * u01(rng);
+      const double px = 2.0 / static_cast<double>(x.size(3));  // one pixel in grid units
+      tx = 3.0 * px * (2.0 * u01(rng) - 1.0);
+      ty = 3.0 * px * (2.0 * u01(rng) - 1.0);
+      jitter = 0.1;
+      max_sigma = 0.02;
+    } else {
+      const double scale = 0.6 + 0.4 * u01(rng);  // area fraction kept
+      const double log_ar = std::log(3.0 / 4.0) + (std::log(4.0 / 3.0) - std::log(3.0 / 4.0)) * u01(rng);
+      const double ar = std::exp(log_ar);
+      sx = std::min(1.0, std::sqrt(scale * ar));
+      sy = std::min(1.0, std::sqrt(scale / ar));
+      tx = (1.0 - sx) * (2.0 * u01(rng) - 1.0);
+      ty = (1.0 - sy) * (2.0 * u01(rng) - 1.0);
+      jitter = 0.2;
+      max_sigma = 0.03;
+    }
     th[i][0][0] = static_cast<float>(flip ? -sx : sx);
     th[i][0][2] = static_cast<float>(tx);
     th[i][1][1] = static_cast<float>(sy);
     th[i][1][2] = static_cast<float>(ty);
-    ga[i][0][0][0] = static_cast<float>(0.8 + 0.4 * u01(rng));
-    co[i][0][0][0] = static_cast<float>(0.8 + 0.4 * u01(rng));
-    si[i][0][0][0] = static_cast<float>(0.03 * u01(rng));
+    ga[i][0][0][0] = static_cast<float>(1.0 - jitter + 2 * jitter * u01(rng));
+    co[i][0][0][0] = static_cast<float>(1.0 - jitter + 2 * jitter * u01(rng));
+    si[i][0][0][0] = static_cast<float>(max_sigma * u01(rng));
   }
   namespace F = torch::nn::functional;
   const auto grid = F::affine_grid(theta, {n, x.size(1), x.size(2), x.size(3)}, /*align_corners=*/false);
@@ -103,6 +122,17 @@ torch::Tensor augment(const torch::Tensor& x, std::mt19937_64& rng, at::Generato
   y = (y - mean) * contrast + mean;
   y = y + torch::randn(y.sizes(), gen, torch::kFloat32) * sigma;
   return y.clamp(0.0, 1.0);
+}
+
+// Centred zoom by `factor` (> 1 zooms in), bilinear, border padding; N x C x H x W.
+torch::Tensor zoom(const torch::Tensor& x, double factor) {
+  namespace F = torch::nn::functional;
+  auto theta = torch::zeros({x.size(0), 2, 3}, x.options());
+  theta.select(1, 0).select(1, 0).fill_(1.0 / factor);
+  theta.select(1, 1).select(1, 1).fill_(1.0 / factor);
+  const auto grid = F::affine_grid(theta, {x.size(0), x.size(1), x.size(2), x.size(3)}, /*align_corners=*/false);
+  return F::grid_sample(x, grid,
+                        F::GridSampleFuncOptions().mode(torch::kBilinear).padding_mode(torch::kBorder).align_corners(false));
 }
 
 torch::Tensor nt_xent(const torch::Tensor& z1, const torch::Tensor& z2, double temperature) {
@@ -162,12 +192,28 @@ LoadedModel load_model(const fs::path& path) {
   } catch (const std::exception& e) {
     throw InputError(at_file(path.string(), std::string("field 'medsyn_meta' is not valid JSON: ") + e.what()));
   }
-  if (m.meta.value("format", "") != kFormat)
-    throw InputError(at_file(path.string(), std::string("field 'medsyn_meta.format' is not '") + kFormat + "'"));
+  const std::string format = m.meta.value("format", "");
+  if (format != kFormat && format != kFormatV1)
+    throw InputError(at_file(path.string(), std::string("field 'medsyn_meta.format' is '") + format + "', expected '" +
+                                                kFormat + "' (or '" + kFormatV1 + "')"));
+  if (format == kFormatV1) {  // defaults of the first format
+    m.meta["pool"] = 1;
+    m.meta["view_zooms"] = json::array();
+    m.meta["flip_symmetric"] = false;
+  }
+  if (!m.meta.contains("pool") || !m.meta["pool"].is_number_integer() || m.meta["pool"].get<int>() < 1)
+    throw InputError(at_file(path.string(), "field 'medsyn_meta.pool' is missing or not a positive integer"));
+  if (!m.meta.contains("view_zooms") || !m.meta["view_zooms"].is_array())
+    throw InputError(at_file(path.string(), "field 'medsyn_meta.view_zooms' is missing or not an array"));
+  for (const auto& z : m.meta["view_zooms"])
+    if (!z.is_number() || !(z.get<double>() > 0.25 && z.get<double>() < 4))
+      throw InputError(at_file(path.string(), "field 'medsyn_meta.view_zooms' holds a value outside (0.25, 4)"));
+  if (!m.meta.contains("flip_symmetric") || !m.meta["flip_symmetric"].is_boolean())
+    throw InputError(at_file(path.string(), "field 'medsyn_meta.flip_symmetric' is missing or not a boolean"));
   for (const char* key : {"size", "width", "dim"})
     if (!m.meta.contains(key) || !m.meta[key].is_number_integer() || m.meta[key].get<int>() < 1)
       throw InputError(at_file(path.string(), std::string("field 'medsyn_meta.") + key + "' is missing or not a positive integer"));
-  m.model = Encoder(m.meta["width"].get<int>(), m.meta["dim"].get<int>());
+  m.model = Encoder(m.meta["width"].get<int>(), m.meta["dim"].get<int>(), m.meta["pool"].get<int>());
   try {
     m.model->load(archive);
   } catch (const c10::Error& e) {
@@ -180,15 +226,26 @@ LoadedModel load_model(const fs::path& path) {
 
 class ContrastiveExtractor final : public FeatureExtractor {
  public:
-  ContrastiveExtractor(LoadedModel m, torch::Device device, bool backbone)
+  ContrastiveExtractor(LoadedModel m, torch::Device device, bool backbone, bool views)
       : m_(std::move(m)), device_(device), backbone_(backbone) {
     m_.model->to(device_);
     spec_ = model_input_spec(m_.meta["size"].get<int>());
-    dim_ = backbone_ ? 4 * m_.meta["width"].get<int>() : m_.meta["dim"].get<int>();
+    const int pool = m_.meta["pool"].get<int>();
+    dim_ = backbone_ ? 4 * m_.meta["width"].get<int>() * pool * pool : m_.meta["dim"].get<int>();
+    if (views) {
+      flip_ = m_.meta["flip_symmetric"].get<bool>();
+      zooms_ = m_.meta["view_zooms"].get<std::vector<double>>();
+    }
   }
   std::string id() const override {
-    return std::string("builtin:contrastive(") + (backbone_ ? "backbone" : "projection") + ", sha256=" +
-           m_.sha256.substr(0, 16) + ")";
+    std::string v = flip_ ? "flip" : "";
+    for (double z : zooms_) {
+      std::ostringstream os;
+      os << z;
+      v += (v.empty() ? "zoom " : (v.find("zoom") == std::string::npos ? "+zoom " : ",")) + os.str();
+    }
+    return std::string("builtin:contrastive(") + (backbone_ ? "backbone" : "projection") +
+           ", views=" + (v.empty() ? "single" : v) + ", sha256=" + m_.sha256.substr(0, 16) + ")";
   }
   std::string weights_hash() const override { return m_.sha256; }
   int dim() const override { return dim_; }
@@ -200,11 +257,17 @@ class ContrastiveExtractor final : public FeatureExtractor {
       if (batch[i].channels != 1 || batch[i].height != spec_.height || batch[i].width != spec_.width)
         throw InputError(id() + ": batch image " + std::to_string(i) + " is not preprocessed to 1x" +
                          std::to_string(spec_.height) + "x" + std::to_string(spec_.width));
+    namespace F = torch::nn::functional;
+    const auto unit = F::NormalizeFuncOptions().dim(1);
     auto x = images_to_tensor(batch).to(device_);
-    auto z = backbone_ ? m_.model->features(x) : m_.model->forward(x);
-    z = torch::nn::functional::normalize(z, torch::nn::functional::NormalizeFuncOptions().dim(1))
-            .to(torch::kCPU, torch::kFloat32)
-            .contiguous();
+    auto embed = [&](const torch::Tensor& v) {
+      auto e = F::normalize(backbone_ ? m_.model->features(v) : m_.model->forward(v), unit);
+      if (flip_) e = F::normalize(e + F::normalize(backbone_ ? m_.model->features(v.flip({3})) : m_.model->forward(v.flip({3})), unit), unit);
+      return e;
+    };
+    auto z = embed(x);
+    for (double f : zooms_) z = z + embed(zoom(x, f));
+    z = F::normalize(z, unit).to(torch::kCPU, torch::kFloat32).contiguous();
     return std::vector<float>(z.data_ptr<float>(), z.data_ptr<float>() + z.numel());
   }
 
@@ -212,6 +275,8 @@ class ContrastiveExtractor final : public FeatureExtractor {
   LoadedModel m_;
   torch::Device device_;
   bool backbone_;
+  bool flip_ = false;
+  std::vector<double> zooms_;
   InputSpec spec_;
   int dim_ = 0;
 };
@@ -220,17 +285,19 @@ std::unique_ptr<FeatureExtractor> make_contrastive(const std::string& rest, cons
   const SpecParts parts = split_spec_options(rest);
   const std::string where = "extractor 'builtin:contrastive:" + rest + "'";
   if (parts.body.empty()) throw InputError(where + ": missing PATH (builtin:contrastive:PATH)");
-  bool backbone = false;
+  bool backbone = false, views = true;
   for (const auto& [k, v] : parts.options) {
     if (k == "layer" && (v == "projection" || v == "backbone")) {
       backbone = v == "backbone";
+    } else if (k == "views" && (v == "trained" || v == "single")) {
+      views = v == "trained";
     } else {
       throw InputError(where + ": unknown option '" + k + "=" + v +
-                       "' (builtin:contrastive takes layer=projection|backbone)");
+                       "' (builtin:contrastive takes layer=projection|backbone and views=trained|single)");
     }
   }
   init_torch_runtime(0);
-  return std::make_unique<ContrastiveExtractor>(load_model(parts.body), parse_device(device), backbone);
+  return std::make_unique<ContrastiveExtractor>(load_model(parts.body), parse_device(device), backbone, views);
 }
 
 }  // namespace
@@ -243,6 +310,11 @@ ContrastiveTrainReport train_contrastive_embedder(const fs::path& data_dir, cons
   if (opt.batch < 2) throw InputError("--batch must be at least 2, got " + std::to_string(opt.batch));
   if (opt.width < 1 || opt.dim < 1) throw InputError("--width and --dim must be positive");
   if (!(opt.temperature > 0)) throw InputError("--temperature must be positive");
+  if (opt.pool < 1 || opt.pool > 8) throw InputError("--pool must be in [1, 8], got " + std::to_string(opt.pool));
+  if (opt.augment != "copy" && opt.augment != "simclr")
+    throw InputError("--augment '" + opt.augment + "': expected copy or simclr");
+  for (double z : opt.view_zooms)
+    if (!(z > 0.25 && z < 4)) throw InputError("--view-zooms: each zoom must be in (0.25, 4), got " + std::to_string(z));
   if (out.empty()) throw InputError("--out: empty path");
   const torch::Device device = parse_device(opt.device);
   init_torch_runtime(0);
@@ -258,7 +330,7 @@ ContrastiveTrainReport train_contrastive_embedder(const fs::path& data_dir, cons
   const auto n = images.size(0);
 
   torch::manual_seed(opt.seed);
-  Encoder model(opt.width, opt.dim);
+  Encoder model(opt.width, opt.dim, opt.pool);
   model->to(device);
   torch::optim::Adam optim(model->parameters(), torch::optim::AdamOptions(opt.lr).weight_decay(1e-6));
   std::mt19937_64 rng(opt.seed ^ 0x6d656d6f72697aULL);
@@ -280,7 +352,11 @@ ContrastiveTrainReport train_contrastive_embedder(const fs::path& data_dir, cons
     for (long s = 0; s < steps; ++s) {
       auto idx = torch::from_blob(order.data() + s * batch, {batch}, torch::kLong).clone();
       const auto x = images.index_select(0, idx);
-      const auto v1 = augment(x, rng, gen).to(device), v2 = augment(x, rng, gen).to(device);
+      const auto v1 = augment(x, opt.augment, rng, gen).to(device), v2 = augment(x, opt.augment, rng, gen).to(device);
+      // Cosine decay to 0 over all steps: the invariance keeps improving late in training.
+      const double done = static_cast<double>(epoch * steps + s) / static_cast<double>(opt.epochs * steps);
+      for (auto& g : optim.param_groups())
+        static_cast<torch::optim::AdamOptions&>(g.options()).lr(opt.lr * 0.5 * (1.0 + std::cos(M_PI * done)));
       optim.zero_grad();
       auto loss = nt_xent(model->forward(v1), model->forward(v2), opt.temperature);
       loss.backward();
@@ -300,6 +376,11 @@ ContrastiveTrainReport train_contrastive_embedder(const fs::path& data_dir, cons
                {"size", opt.size},
                {"width", opt.width},
                {"dim", opt.dim},
+               {"pool", opt.pool},
+               {"view_zooms", opt.view_zooms},
+               {"flip_symmetric", opt.flip_symmetric},
+               {"augment", opt.augment},
+               {"lr_schedule", "cosine"},
                {"temperature", opt.temperature},
                {"lr", opt.lr},
                {"batch", opt.batch},

@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
 """The engine's UNet + text encoder (engine/src/model.cpp) re-implemented in PyTorch, timed the
-same way as bench/bench_engine.cpp: one AdamW training step at batch 32, and DPM-Solver++ 2M
+same way as bench/bench_engine.cpp (one untimed warm-up step, then the median of --repeats): one AdamW training step at batch 32, and DPM-Solver++ 2M
 sampling (20 steps, guidance 3, batch 32), at 32x32 and 64x64. Layer for layer the same model
 (parameter counts are printed; they must equal `medsynbench engine cost`'s).
 
-Usage: python3 scripts/bench/engine_pytorch.py [--sizes 32 64] [--threads N] [--repeats 3]
+Usage: python3 scripts/bench/engine_pytorch.py [--sizes 32 64] [--threads N] [--repeats 5]
 Debian: apt-get install python3-torch
 """
 import argparse
@@ -226,7 +226,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--sizes", type=int, nargs="+", default=[32, 64])
     ap.add_argument("--threads", type=int, default=0)
-    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--repeats", type=int, default=5)
     a = ap.parse_args()
     if a.threads:
         torch.set_num_threads(a.threads)
@@ -257,7 +257,9 @@ def main():
         t0 = time.perf_counter()
         sample(m, size, ab)
         st = time.perf_counter() - t0
-        res[str(size)] = {"params": params, "train_step_ms": 1000 * min(times), "train_step_ms_all": [1000 * v for v in times],
+        res[str(size)] = {"params": params, "train_step_ms": 1000 * min(times),
+                          "train_step_ms_median": 1000 * sorted(times)[len(times) // 2],
+                          "train_step_ms_all": [1000 * v for v in times],
                           "sample_s_batch32": st, "sample_images_per_s": 32 / st}
         print(json.dumps({size: res[str(size)]}), flush=True)
     print(json.dumps(res, indent=2))

@@ -1234,11 +1234,7 @@ RunSummary run_suite(const RunOptions& options) {
   if (options.resume && !fs::exists(options.out / "run.json"))
     throw InputError("--resume: " + options.out.string() + " holds no run (run.json missing); start it without --resume");
   const std::string device = validate_device(options.device.empty() ? suite.device : options.device);
-  {
-    int threads = 0;
-    if (const char* e = std::getenv("MEDSYN_THREADS")) threads = std::max(0, std::atoi(e));
-    init_torch_runtime(threads);
-  }
+  init_torch_runtime(0);  // MEDSYN_THREADS or all cores
   ensure_dir(options.out);
   const fs::path run_json = options.out / "run.json";
   if (fs::exists(run_json)) {

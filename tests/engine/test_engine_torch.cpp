@@ -7,6 +7,7 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <cstdlib>
 
 #include "engine_fixtures.h"
 #include "medsyn/core/error.h"
@@ -16,6 +17,7 @@
 #include "medsyn/core/json.h"
 #include "medsyn/engine/engine.h"
 #include "medsyn/engine/generator.h"
+#include "medsyn/torch/runtime.h"
 #include "test_support.h"
 
 using namespace medsyn;
@@ -222,4 +224,28 @@ TEST_CASE("training is bit-identical for a seed; resume reaches the uninterrupte
     atomic_write_text(tmp / "r/checkpoints/step-00000007/model.pt", "garbage");
     CHECK_THROWS_WITH(train(more), Catch::Contains("model.pt"));
   }
+}
+
+TEST_CASE("MEDSYN_THREADS sets the torch threads and a bad value is an error naming the variable", "[engine][runtime]") {
+  const char* saved = std::getenv("MEDSYN_THREADS");
+  const std::string restore = saved ? saved : "";
+  ::unsetenv("MEDSYN_THREADS");
+  CHECK(torch_threads_from_environment() == 0);
+  ::setenv("MEDSYN_THREADS", "1", 1);
+  CHECK(torch_threads_from_environment() == 1);
+  init_torch_runtime(0);
+  CHECK(torch::get_num_threads() == 1);
+  init_torch_runtime(2);  // an explicit count wins over the environment
+  CHECK(torch::get_num_threads() == 2);
+  for (const char* bad : {"0", "-2", "two", "2x", " "}) {
+    ::setenv("MEDSYN_THREADS", bad, 1);
+    try {
+      init_torch_runtime(0);
+      FAIL("MEDSYN_THREADS='" << bad << "' was accepted");
+    } catch (const InputError& e) {
+      CHECK(std::string(e.what()).find("MEDSYN_THREADS") != std::string::npos);
+    }
+  }
+  if (saved) ::setenv("MEDSYN_THREADS", restore.c_str(), 1); else ::unsetenv("MEDSYN_THREADS");
+  init_torch_runtime(0);
 }

@@ -70,10 +70,10 @@ TEST_CASE("acceptance: planted copies of PneumoniaMNIST training images are flag
   CHECK(m.planted.at("brightness").rate() >= 0.80);
   CHECK(m.synthetic_exact_copies >= 50);
 
-  // Contrastive embedder trained on the training split (fewer epochs than the full script).
+  // Contrastive embedder trained on the training split with the shipped defaults (100 epochs,
+  // about 4 minutes on 2 cores; the same run as scripts/acceptance-memorization).
   const fs::path model = real_set() / "contrastive.pt";
   ContrastiveTrainOptions to;
-  to.epochs = 8;
   to.seed = 0;
   const auto tr = train_contrastive_embedder(real_set() / "planted/train.jsonl", model, to);
   CHECK(tr.images == 4708);
@@ -83,11 +83,14 @@ TEST_CASE("acceptance: planted copies of PneumoniaMNIST training images are flag
   report("builtin:contrastive (" + std::to_string(to.epochs) + " epochs)", c);
   CHECK(c.planted.at("none").rate() <= 0.05);
   CHECK(c.planted.at("exact").rate() >= 0.95);
-  // The issue's invariance targets for the contrastive embedder (>= 80% of flipped, shifted and
-  // cropped copies) are NOT met yet (measured 32% / 6% / 6% after 8 epochs; see issue 5's note):
-  // they are reported here and by scripts/acceptance-memorization, and asserted only as
-  // "better than pixels" for flips, which the current embedder does achieve.
-  CHECK(c.planted.at("hflip").flagged > m.planted.at("hflip").flagged);
+  CHECK(c.planted.at("noise").rate() >= 0.95);
+  // The issue's invariance targets: >= 80% of flipped and of shifted/cropped copies. Flips
+  // (measured 50/50; exact by construction) and 1-2 px shifts (measured 48/50) are met. Crops of
+  // 1-3 px per side resized back are NOT met yet (measured 24/50, see docs/memorization.md): asserted
+  // only as "better than pixels" and reported.
+  CHECK(c.planted.at("hflip").rate() >= 0.80);
+  CHECK(c.planted.at("shift").rate() >= 0.80);
+  CHECK(c.planted.at("crop").flagged > m.planted.at("crop").flagged);
   WARN("contrastive flag rates: hflip " << c.planted.at("hflip").rate() << ", shift " << c.planted.at("shift").rate()
                                         << ", crop " << c.planted.at("crop").rate() << " (targets 0.80)");
 }
@@ -118,4 +121,33 @@ TEST_CASE("contrastive training is deterministic for a seed on the CPU", "[memor
   double ss = 0;
   for (float v : row) ss += double(v) * v;
   CHECK(ss == Approx(1.0).margin(1e-5));
+
+  // Flip-symmetric embedding: a mirrored image embeds like its source (to float rounding); with
+  // ?views=single (no flip/zoom views) it does not, and the id says which views are in use.
+  Image mirrored = img;
+  for (int y = 0; y < 32; ++y)
+    for (int x = 0; x < 32; ++x) mirrored.at(0, y, x) = img.at(0, y, 31 - x);
+  const auto mrow = ex->extract({preprocess(mirrored, ex->input_spec())});
+  double dot = 0;
+  for (std::size_t i = 0; i < row.size(); ++i) dot += double(row[i]) * mrow[i];
+  CHECK(dot == Approx(1.0).margin(1e-5));
+  CHECK(ex->id().find("views=flip+zoom 0.8,0.9,1.1,1.2") != std::string::npos);
+  auto single = make_extractor("builtin:contrastive:" + (root / "det_a.pt").string() + "?views=single");
+  CHECK(single->id().find("views=single") != std::string::npos);
+  const auto s1 = single->extract({preprocess(img, single->input_spec())});
+  const auto s2 = single->extract({preprocess(mirrored, single->input_spec())});
+  double sdot = 0;
+  for (std::size_t i = 0; i < s1.size(); ++i) sdot += double(s1[i]) * s2[i];
+  CHECK(sdot < 0.99999);
+  CHECK_THROWS_AS(make_extractor("builtin:contrastive:" + (root / "det_a.pt").string() + "?views=many"), InputError);
+
+  // Bad training options are errors naming the option.
+  ContrastiveTrainOptions bad = o;
+  bad.augment = "strong";
+  CHECK_THROWS_WITH(train_contrastive_embedder(root / "planted/train.jsonl", root / "bad.pt", bad),
+                    Catch::Contains("--augment"));
+  bad = o;
+  bad.view_zooms = {0.1};
+  CHECK_THROWS_WITH(train_contrastive_embedder(root / "planted/train.jsonl", root / "bad.pt", bad),
+                    Catch::Contains("--view-zooms"));
 }

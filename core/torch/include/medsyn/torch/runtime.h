@@ -5,9 +5,15 @@
 
 namespace medsyn {
 
-// Threads for intra-op parallelism (0 = all cores, the default LibTorch picks 1 in some builds),
-// and keeps big allocations off mmap (a 2-4x speed-up on CPU training steps).
+// Threads for intra-op parallelism: num_threads when > 0; else the environment variable
+// MEDSYN_THREADS when set (a positive integer, else InputError naming it); else all cores (the
+// default LibTorch picks is 1 in some builds). On a CPU shared with other jobs, 1 thread can be far
+// faster than 2 busy-waiting OpenMP threads (docs/engine.md "Threads").
+// Also keeps big allocations off mmap (a 2-4x speed-up on CPU training steps).
 void init_torch_runtime(int num_threads = 0);
+
+// MEDSYN_THREADS as a thread count (0 when unset); throws InputError when it is not a positive integer.
+int torch_threads_from_environment();
 
 // Validates a --device string ("cpu", "cuda", "cuda:N"); throws InputError if it is malformed or
 // the device is not available in this build/machine. Returns the canonical spelling.
