@@ -100,7 +100,7 @@ void run_audit_cmd(AuditArgs& a) {
 }
 
 struct TrainArgs {
-  std::string data, out, view_zooms = "0.8,0.9,1.1,1.2";
+  std::string data, out;
   ContrastiveTrainOptions o;
   bool json = false, no_flip = false;
 };
@@ -108,7 +108,7 @@ struct TrainArgs {
 void run_train(const TrainArgs& a) {
   ContrastiveTrainOptions o = a.o;
   o.device = validate_device(o.device);
-  o.view_zooms = a.view_zooms == "none" ? std::vector<double>{} : parse_numbers(a.view_zooms, "--view-zooms", "0.9,1.1 or none");
+  if (o.view_zooms == "none") o.view_zooms.clear();
   o.flip_symmetric = !a.no_flip;
   const auto rep = train_contrastive_embedder(a.data, a.out, o);
   if (a.json) {
@@ -201,8 +201,9 @@ void register_memorization_commands(CLI::App& root) {
       ->capture_default_str();
   tr->add_option("--augment", t->o.augment, "copy (flip, small zoom/shift, mild photometric) | simclr")
       ->capture_default_str();
-  tr->add_option("--view-zooms", t->view_zooms,
-                 "Centred zooms averaged into each embedding besides zoom 1, comma-separated, or none")
+  tr->add_option("--view-zooms", t->o.view_zooms,
+                 "Centred zooms averaged into each embedding besides zoom 1: comma-separated, isotropic (1.1) "
+                 "or per axis (1.2x1 = x 1.2, y 1), or none")
       ->capture_default_str();
   tr->add_flag("--no-flip-symmetric", t->no_flip, "Do not average each embedding with the mirrored image's");
   tr->add_option("--modality", t->o.modality, "Only images of this modality");

@@ -125,11 +125,11 @@ torch::Tensor augment(const torch::Tensor& x, const std::string& mode, std::mt19
 }
 
 // Centred zoom by `factor` (> 1 zooms in), bilinear, border padding; N x C x H x W.
-torch::Tensor zoom(const torch::Tensor& x, double factor) {
+torch::Tensor zoom(const torch::Tensor& x, double fx, double fy) {
   namespace F = torch::nn::functional;
   auto theta = torch::zeros({x.size(0), 2, 3}, x.options());
-  theta.select(1, 0).select(1, 0).fill_(1.0 / factor);
-  theta.select(1, 1).select(1, 1).fill_(1.0 / factor);
+  theta.select(1, 0).select(1, 0).fill_(1.0 / fx);
+  theta.select(1, 1).select(1, 1).fill_(1.0 / fy);
   const auto grid = F::affine_grid(theta, {x.size(0), x.size(1), x.size(2), x.size(3)}, /*align_corners=*/false);
   return F::grid_sample(x, grid,
                         F::GridSampleFuncOptions().mode(torch::kBilinear).padding_mode(torch::kBorder).align_corners(false));
@@ -168,6 +168,36 @@ torch::Tensor load_training_images(const Dataset& ds, const std::vector<Record>&
   return t;
 }
 
+// "1.1,1.2x1" -> {(1.1, 1.1), (1.2, 1)}: a zoom per view, isotropic or "X-zoom x Y-zoom".
+std::vector<std::pair<double, double>> parse_zooms(const std::string& text) {
+  std::vector<std::pair<double, double>> out;
+  std::stringstream ss(text);
+  std::string item;
+  auto num = [&](const std::string& v) {
+    std::size_t pos = 0;
+    double d = 0;
+    try {
+      d = std::stod(v, &pos);
+    } catch (const std::exception&) {
+      pos = 0;
+    }
+    if (v.empty() || pos != v.size() || !(d > 0.25 && d < 4))
+      throw InputError("zooms '" + text + "': '" + v + "' is not a zoom in (0.25, 4)");
+    return d;
+  };
+  if (text.empty() || text == "none") return out;
+  while (std::getline(ss, item, ',')) {
+    const auto x = item.find('x');
+    if (x == std::string::npos) {
+      const double f = num(item);
+      out.emplace_back(f, f);
+    } else {
+      out.emplace_back(num(item.substr(0, x)), num(item.substr(x + 1)));
+    }
+  }
+  return out;
+}
+
 struct LoadedModel {
   Encoder model{nullptr};
   json meta;
@@ -198,16 +228,29 @@ LoadedModel load_model(const fs::path& path) {
                                                 kFormat + "' (or '" + kFormatV1 + "')"));
   if (format == kFormatV1) {  // defaults of the first format
     m.meta["pool"] = 1;
-    m.meta["view_zooms"] = json::array();
+    m.meta["view_zooms"] = "";
     m.meta["flip_symmetric"] = false;
   }
   if (!m.meta.contains("pool") || !m.meta["pool"].is_number_integer() || m.meta["pool"].get<int>() < 1)
     throw InputError(at_file(path.string(), "field 'medsyn_meta.pool' is missing or not a positive integer"));
-  if (!m.meta.contains("view_zooms") || !m.meta["view_zooms"].is_array())
-    throw InputError(at_file(path.string(), "field 'medsyn_meta.view_zooms' is missing or not an array"));
-  for (const auto& z : m.meta["view_zooms"])
-    if (!z.is_number() || !(z.get<double>() > 0.25 && z.get<double>() < 4))
-      throw InputError(at_file(path.string(), "field 'medsyn_meta.view_zooms' holds a value outside (0.25, 4)"));
+  if (m.meta.contains("view_zooms") && m.meta["view_zooms"].is_array()) {  // early /2 files: isotropic numbers
+    std::string joined;
+    for (const auto& z : m.meta["view_zooms"]) {
+      if (!z.is_number())
+        throw InputError(at_file(path.string(), "field 'medsyn_meta.view_zooms' holds a non-number"));
+      std::ostringstream os;
+      os << z.get<double>();
+      joined += (joined.empty() ? "" : ",") + os.str();
+    }
+    m.meta["view_zooms"] = joined;
+  }
+  if (!m.meta.contains("view_zooms") || !m.meta["view_zooms"].is_string())
+    throw InputError(at_file(path.string(), "field 'medsyn_meta.view_zooms' is missing or not a string"));
+  try {
+    parse_zooms(m.meta["view_zooms"].get<std::string>());
+  } catch (const InputError& e) {
+    throw InputError(at_file(path.string(), std::string("field 'medsyn_meta.view_zooms': ") + e.what()));
+  }
   if (!m.meta.contains("flip_symmetric") || !m.meta["flip_symmetric"].is_boolean())
     throw InputError(at_file(path.string(), "field 'medsyn_meta.flip_symmetric' is missing or not a boolean"));
   for (const char* key : {"size", "width", "dim"})
@@ -226,7 +269,7 @@ LoadedModel load_model(const fs::path& path) {
 
 class ContrastiveExtractor final : public FeatureExtractor {
  public:
-  ContrastiveExtractor(LoadedModel m, torch::Device device, bool backbone, bool views)
+  ContrastiveExtractor(LoadedModel m, torch::Device device, bool backbone, bool views, const std::string& zoom_override)
       : m_(std::move(m)), device_(device), backbone_(backbone) {
     m_.model->to(device_);
     spec_ = model_input_spec(m_.meta["size"].get<int>());
@@ -234,14 +277,15 @@ class ContrastiveExtractor final : public FeatureExtractor {
     dim_ = backbone_ ? 4 * m_.meta["width"].get<int>() * pool * pool : m_.meta["dim"].get<int>();
     if (views) {
       flip_ = m_.meta["flip_symmetric"].get<bool>();
-      zooms_ = m_.meta["view_zooms"].get<std::vector<double>>();
+      zooms_ = parse_zooms(zoom_override.empty() ? m_.meta["view_zooms"].get<std::string>() : zoom_override);
     }
   }
   std::string id() const override {
     std::string v = flip_ ? "flip" : "";
-    for (double z : zooms_) {
+    for (const auto& [fx, fy] : zooms_) {
       std::ostringstream os;
-      os << z;
+      os << fx;
+      if (fy != fx) os << "x" << fy;
       v += (v.empty() ? "zoom " : (v.find("zoom") == std::string::npos ? "+zoom " : ",")) + os.str();
     }
     return std::string("builtin:contrastive(") + (backbone_ ? "backbone" : "projection") +
@@ -266,7 +310,7 @@ class ContrastiveExtractor final : public FeatureExtractor {
       return e;
     };
     auto z = embed(x);
-    for (double f : zooms_) z = z + embed(zoom(x, f));
+    for (const auto& [fx, fy] : zooms_) z = z + embed(zoom(x, fx, fy));
     z = F::normalize(z, unit).to(torch::kCPU, torch::kFloat32).contiguous();
     return std::vector<float>(z.data_ptr<float>(), z.data_ptr<float>() + z.numel());
   }
@@ -276,7 +320,7 @@ class ContrastiveExtractor final : public FeatureExtractor {
   torch::Device device_;
   bool backbone_;
   bool flip_ = false;
-  std::vector<double> zooms_;
+  std::vector<std::pair<double, double>> zooms_;
   InputSpec spec_;
   int dim_ = 0;
 };
@@ -286,18 +330,22 @@ std::unique_ptr<FeatureExtractor> make_contrastive(const std::string& rest, cons
   const std::string where = "extractor 'builtin:contrastive:" + rest + "'";
   if (parts.body.empty()) throw InputError(where + ": missing PATH (builtin:contrastive:PATH)");
   bool backbone = false, views = true;
+  std::string zooms;
   for (const auto& [k, v] : parts.options) {
     if (k == "layer" && (v == "projection" || v == "backbone")) {
       backbone = v == "backbone";
     } else if (k == "views" && (v == "trained" || v == "single")) {
       views = v == "trained";
+    } else if (k == "zooms") {
+      zooms = v;
     } else {
       throw InputError(where + ": unknown option '" + k + "=" + v +
-                       "' (builtin:contrastive takes layer=projection|backbone and views=trained|single)");
+                       "' (builtin:contrastive takes layer=projection|backbone, views=trained|single and zooms=Z,Z,...)");
     }
   }
+  if (!views && !zooms.empty()) throw InputError(where + ": zooms= needs the views (drop views=single)");
   init_torch_runtime(0);
-  return std::make_unique<ContrastiveExtractor>(load_model(parts.body), parse_device(device), backbone, views);
+  return std::make_unique<ContrastiveExtractor>(load_model(parts.body), parse_device(device), backbone, views, zooms);
 }
 
 }  // namespace
@@ -313,8 +361,11 @@ ContrastiveTrainReport train_contrastive_embedder(const fs::path& data_dir, cons
   if (opt.pool < 1 || opt.pool > 8) throw InputError("--pool must be in [1, 8], got " + std::to_string(opt.pool));
   if (opt.augment != "copy" && opt.augment != "simclr")
     throw InputError("--augment '" + opt.augment + "': expected copy or simclr");
-  for (double z : opt.view_zooms)
-    if (!(z > 0.25 && z < 4)) throw InputError("--view-zooms: each zoom must be in (0.25, 4), got " + std::to_string(z));
+  try {
+    parse_zooms(opt.view_zooms);
+  } catch (const InputError& e) {
+    throw InputError(std::string("--view-zooms: ") + e.what());
+  }
   if (out.empty()) throw InputError("--out: empty path");
   const torch::Device device = parse_device(opt.device);
   init_torch_runtime(0);

@@ -11,10 +11,10 @@
 // Embedding (the projection output z, the space the loss made invariant; `?layer=backbone` uses h):
 //   flip-symmetrised: e(x) = n(n(z(x)) + n(z(hflip x))), n = L2 normalisation, so a mirrored
 //   copy embeds exactly like its source; then averaged over centred zooms ("view_zooms", default
-//   0.8, 0.9, 1.1, 1.2 plus 1): n(mean_s e(zoom_s x)). Averaging over a range of zooms makes a
-//   copy cropped by a few pixels and resized back (a zoom of 1.1-1.3) embed close to its source,
-//   which the trained invariance alone does not reach at CPU training budgets (measured: crop
-//   copies flagged 48% without the views, 80% with them). `?views=single` turns both off.
+//   "0.9,1.1,1.2,1.2x1,1x1.2" plus 1): n(mean_s e(zoom_s x)). Averaging over zooms makes a copy
+//   cropped by a few pixels and resized back (a zoom of 1.1-1.3 per axis) embed closer to its
+//   source than the trained invariance alone does at CPU training budgets (docs/memorization.md).
+//   `?views=single` turns both off; `?zooms=...` replaces the stored zoom list.
 // Training: two augmented views per image; augmentations drawn per image from std::mt19937_64.
 //   augment = "copy" (default; the copy edits a memorization audit looks for): horizontal flip
 //   (p = 0.5), per-axis zoom-in of up to 1 / (1 - 0.25), shift of up to +-3 px, brightness and
@@ -27,7 +27,7 @@
 // thread count (initialisation from torch::manual_seed(seed), augmentations and batch order from
 // the seed).
 // File: a LibTorch archive (torch::serialize) with the parameters and buffers plus "medsyn_meta",
-// a JSON string {"format": "medsynbench.contrastive/2", size, width, dim, pool, view_zooms,
+// a JSON string {"format": "medsynbench.contrastive/2", size, width, dim, pool, view_zooms (string),
 // flip_symmetric, augment, temperature, epochs, seed, images, data manifest hash, loss per epoch}.
 // Files of format /1 (global pooling, no views) still load.
 #include <cstdint>
@@ -50,7 +50,9 @@ struct ContrastiveTrainOptions {
   double temperature = 0.1;
   double lr = 1e-3;       // peak; cosine decay to 0
   std::string augment = "copy";                          // "copy" | "simclr"
-  std::vector<double> view_zooms = {0.8, 0.9, 1.1, 1.2};  // embedding views besides zoom 1 (empty = none)
+  // Embedding views besides zoom 1: comma-separated zooms, isotropic ("1.1") or per axis
+  // ("1.2x1" = x zoom 1.2, y zoom 1); "" = none. Stored in the model file.
+  std::string view_zooms = "0.9,1.1,1.2,1.2x1,1x1.2";
   bool flip_symmetric = true;                            // embedding averaged with the mirrored image
   std::string device = "cpu";
   std::string modality;   // only images of this modality ("" = all)
