@@ -7,6 +7,7 @@
 
 #include "commands.h"
 #include "medsyn/core/error.h"
+#include "medsyn/core/parse.h"
 #include "medsyn/core/json.h"
 #include "medsyn/memorization/audit.h"
 #include "medsyn/memorization/contrastive.h"
@@ -30,16 +31,9 @@ std::vector<double> parse_numbers(const std::string& s, const std::string& flag,
   std::stringstream ss(s);
   std::string item;
   while (std::getline(ss, item, ',')) {
-    std::size_t pos = 0;
-    double v = 0;
-    try {
-      v = std::stod(item, &pos);
-    } catch (const std::exception&) {
-      pos = 0;
-    }
-    if (item.empty() || pos != item.size())
-      throw InputError(flag + " '" + s + "': '" + item + "' is not a number (expected e.g. " + example + ")");
-    out.push_back(v);
+    const auto v = parse_full_double(item);
+    if (!v) throw InputError(flag + " '" + s + "': '" + item + "' is not a number (expected e.g. " + example + ")");
+    out.push_back(*v);
   }
   return out;
 }

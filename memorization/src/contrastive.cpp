@@ -14,6 +14,7 @@
 #include <random>
 
 #include "medsyn/core/error.h"
+#include "medsyn/core/parse.h"
 #include "medsyn/core/fs.h"
 #include "medsyn/core/hashing.h"
 #include "medsyn/core/image_io.h"
@@ -174,16 +175,9 @@ std::vector<std::pair<double, double>> parse_zooms(const std::string& text) {
   std::stringstream ss(text);
   std::string item;
   auto num = [&](const std::string& v) {
-    std::size_t pos = 0;
-    double d = 0;
-    try {
-      d = std::stod(v, &pos);
-    } catch (const std::exception&) {
-      pos = 0;
-    }
-    if (v.empty() || pos != v.size() || !(d > 0.25 && d < 4))
-      throw InputError("zooms '" + text + "': '" + v + "' is not a zoom in (0.25, 4)");
-    return d;
+    const auto d = parse_full_double(v);
+    if (!d || !(*d > 0.25 && *d < 4)) throw InputError("zooms '" + text + "': '" + v + "' is not a zoom in (0.25, 4)");
+    return *d;
   };
   if (text.empty() || text == "none") return out;
   while (std::getline(ss, item, ',')) {

@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "medsyn/core/error.h"
+#include "medsyn/core/parse.h"
 #include "medsyn/core/json.h"
 #include "medsyn/torch/runtime.h"
 
@@ -58,16 +59,9 @@ std::vector<float> parse_floats(const std::string& v, const std::string& key, co
   std::stringstream ss(v);
   std::string item;
   while (std::getline(ss, item, ',')) {
-    std::size_t pos = 0;
-    double x = 0;
-    try {
-      x = std::stod(item, &pos);
-    } catch (const std::exception&) {
-      pos = 0;
-    }
-    if (item.empty() || pos != item.size() || !std::isfinite(x))
-      throw InputError(where + ": option '" + key + "=" + v + "': '" + item + "' is not a finite number");
-    out.push_back(static_cast<float>(x));
+    const auto x = parse_full_double(item);
+    if (!x) throw InputError(where + ": option '" + key + "=" + v + "': '" + item + "' is not a finite number");
+    out.push_back(static_cast<float>(*x));
   }
   if (out.empty()) throw InputError(where + ": option '" + key + "' is empty");
   return out;
