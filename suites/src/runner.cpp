@@ -613,6 +613,23 @@ std::string fidelity_role(const Ctx& c) {
   return r;
 }
 
+// Visits the image sets a per-set stage works on, in a fixed order, with one progress counter:
+// each modality's real set (when `with_real`), then each generated (model, modality) set.
+template <class RealFn, class SynFn>
+void for_each_image_set(Ctx& c, const char* stage, bool with_real, RealFn&& real, SynFn&& syn) {
+  Progress prog(stage, static_cast<std::int64_t>(c.generated.size() + (with_real ? c.suite.modalities.size() : 0)), "sets");
+  if (with_real)
+    for (const auto& m : c.suite.modalities) {
+      real(m.name);
+      prog.advance();
+    }
+  for (const auto& model : c.suite.models)
+    for (const auto& mod : model.modalities) {
+      syn(model.name, mod, c.generated.at(mm(model.name, mod)));
+      prog.advance();
+    }
+}
+
 void stage_features(Ctx& c) {
   const auto& ev = c.suite.evaluation("fidelity");
   const std::string spec = ev.value("extractor", "builtin:pixels:28");
@@ -640,17 +657,14 @@ void stage_features(Ctx& c) {
                          return ojson{{"rows", r.features.rows}, {"dim", r.features.cols}, {"seconds", r.seconds}};
                        });
   };
-  Progress prog("stage features", static_cast<std::int64_t>(c.suite.modalities.size() + c.generated.size()), "sets");
-  for (const auto& m : c.suite.modalities) {
-    c.real_features[m.name] = extract_unit("real-" + m.name, c.real.at(m.name).real_dir, c.real.at(m.name).real_hash, m.name, role);
-    prog.advance();
-  }
-  for (const auto& model : c.suite.models)
-    for (const auto& mod : model.modalities) {
-      const auto& g = c.generated.at(mm(model.name, mod));
-      c.syn_features[mm(model.name, mod)] = extract_unit(model.name + "-" + mod, g.unit.dir, g.manifest_hash, mod, "");
-      prog.advance();
-    }
+  for_each_image_set(
+      c, "stage features", /*with_real=*/true,
+      [&](const std::string& m) {
+        c.real_features[m] = extract_unit("real-" + m, c.real.at(m).real_dir, c.real.at(m).real_hash, m, role);
+      },
+      [&](const std::string& model, const std::string& mod, const auto& g) {
+        c.syn_features[mm(model, mod)] = extract_unit(model + "-" + mod, g.unit.dir, g.manifest_hash, mod, "");
+      });
 }
 
 void stage_fidelity(Ctx& c) {
@@ -734,18 +748,14 @@ void stage_diversity(Ctx& c) {
       }
     });
   };
-  Progress prog("stage diversity", static_cast<std::int64_t>(c.generated.size() + (reference ? c.suite.modalities.size() : 0)), "sets");
-  if (reference)
-    for (const auto& m : c.suite.modalities) {
-      c.real_diversity[m.name] = run_one("real-" + m.name, c.real.at(m.name).real_dir, c.real.at(m.name).real_hash, m.name, "train");
-      prog.advance();
-    }
-  for (const auto& model : c.suite.models)
-    for (const auto& mod : model.modalities) {
-      const auto& g = c.generated.at(mm(model.name, mod));
-      c.diversity[mm(model.name, mod)] = run_one(model.name + "-" + mod, g.unit.dir, g.manifest_hash, mod, "");
-      prog.advance();
-    }
+  for_each_image_set(
+      c, "stage diversity", /*with_real=*/reference,
+      [&](const std::string& m) {
+        c.real_diversity[m] = run_one("real-" + m, c.real.at(m).real_dir, c.real.at(m).real_hash, m, "train");
+      },
+      [&](const std::string& model, const std::string& mod, const auto& g) {
+        c.diversity[mm(model, mod)] = run_one(model + "-" + mod, g.unit.dir, g.manifest_hash, mod, "");
+      });
 }
 
 // ------------------------------------------------------------------------------------------------

@@ -69,6 +69,12 @@ int computed(const suites::RunSummary& s) {
   return n;
 }
 
+// BreastMNIST imported to DIR/bm and folder_suite over it written to DIR/s.json.
+void write_folder_suite(const fs::path& dir) {
+  import_medmnist(test::medmnist_file("breastmnist"), dir / "bm");
+  atomic_write_text(dir / "s.json", folder_suite(dir / "bm"));
+}
+
 }  // namespace
 
 TEST_CASE("run: a rerun computes nothing and one changed option reruns only its units", "[suites][runner]") {
@@ -77,8 +83,7 @@ TEST_CASE("run: a rerun computes nothing and one changed option reruns only its 
     return;
   }
   test::TempDir tmp;
-  import_medmnist(test::medmnist_file("breastmnist"), tmp / "bm");
-  atomic_write_text(tmp / "s.json", folder_suite(tmp / "bm"));
+  write_folder_suite(tmp.path());
   suites::RunOptions o;
   o.suite_file = tmp / "s.json";
   o.out = tmp / "run";
@@ -148,8 +153,7 @@ TEST_CASE("run: kill -9 inside a stage then --resume gives the same results.json
     return;
   }
   test::TempDir tmp;
-  import_medmnist(test::medmnist_file("breastmnist"), tmp / "bm");
-  atomic_write_text(tmp / "s.json", folder_suite(tmp / "bm"));
+  write_folder_suite(tmp.path());
   const std::string suite = test::shell_quote((tmp / "s.json").string());
   auto r = test::run_cli("run " + suite + " --out " + test::shell_quote((tmp / "ref").string()) + " --limit 24");
   INFO(r.err);
