@@ -68,6 +68,8 @@ void run_audit_cmd(AuditArgs& a) {
     const auto& c = m.calibration;
     std::cout << "\n" << m.modality << "  (train " << m.n_train << ", holdout " << m.n_holdout << ", synthetic "
               << m.n_synthetic << ")\n";
+    std::cout << "  gallery       " << m.gallery_rows << " rows (" << m.gallery_views << " views per training image"
+              << (m.gallery_views > 1 ? ": zooms 1," + a.o.train_zooms : std::string()) << ")\n";
     std::cout << "  index         " << m.index_description << (m.index_cache_hit ? " [cached]" : "");
     if (m.recall_queries) std::cout << "  recall@" << a.o.k << " " << num(m.recall_at_k, 4) << " on " << m.recall_queries << " queries";
     std::cout << "\n";
@@ -161,6 +163,10 @@ void register_memorization_commands(CLI::App& root) {
       ->capture_default_str();
   mem->add_option("--thresholds", a->thresholds, "Fixed similarity thresholds, comma-separated")->capture_default_str();
   mem->add_option("--top-pairs", a->o.top_pairs, "Pairs shown in pairs_<modality>.png")->capture_default_str();
+  mem->add_option("--train-zooms", a->o.train_zooms,
+                  "Centred zooms of every training image indexed besides the image (catches crops resized back): "
+                  "comma-separated, isotropic (1.1) or per axis (1.2x1), or none")
+      ->capture_default_str();
   mem->add_flag("--redact-real", a->o.redact_real, "Write no pixels of real images (pair grids show a hatched panel)");
   add_device_option(mem, a->o.device);
   mem->add_option("--train-split", a->o.train_split, "Only training-set images of this split");

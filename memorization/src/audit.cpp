@@ -20,6 +20,7 @@
 #include "medsyn/core/progress.h"
 #include "medsyn/core/provenance.h"
 #include "medsyn/memorization/contrastive.h"
+#include "medsyn/memorization/gallery.h"
 #include "medsyn/memorization/plots.h"
 #include "medsyn/metrics/extractor.h"
 #include "medsyn/metrics/feature_extract.h"
@@ -156,6 +157,7 @@ void validate_audit_options(const AuditOptions& o) {
                                 std::pair{"--synthetic", o.synthetic}})
     if (!fs::exists(p)) throw InputError(std::string(flag) + " '" + p.string() + "': no such dataset folder or manifest");
   validate_device(o.device);
+  parse_zoom_list(o.train_zooms, "--train-zooms");
 }
 
 AuditResult run_audit(const AuditOptions& opt) {
@@ -190,7 +192,8 @@ AuditResult run_audit(const AuditOptions& opt) {
 
   if (!opt.out_dir.empty()) ensure_dir(opt.out_dir);
   std::ostringstream csv;
-  csv << "modality,synthetic,synthetic_sha256,rank,train,train_sha256,similarity,distance,ssim,above_tau\n";
+  csv << "modality,synthetic,synthetic_sha256,rank,train,train_sha256,similarity,distance,ssim,above_tau,train_view\n";
+  const std::vector<Zoom> zooms = parse_zoom_list(opt.train_zooms, "--train-zooms");
 
   std::vector<std::string> mods = synth.modalities();
   std::vector<Record> all_syn = synth.select("", opt.synthetic_split);
@@ -218,29 +221,51 @@ AuditResult run_audit(const AuditOptions& opt) {
     log_info("memorization " + mod + ": " + std::to_string(ma.n_train) + " train, " + std::to_string(ma.n_holdout) +
              " holdout, " + std::to_string(ma.n_synthetic) + " synthetic; embedder " + emb.id());
 
+    // The gallery: every training image, then each zoomed view of every training image.
     xo.progress_label = "embed train " + mod;
     const FeatureResult ftrain = extract_features(train, train_recs, emb, xo);
+    const int d = static_cast<int>(ftrain.features.cols);
+    const std::int64_t n_img = ftrain.features.rows;
+    std::vector<float> gallery = ftrain.features.data;
+    std::string gallery_key = ftrain.cache_key;
+    for (const Zoom& z : zooms) {
+      auto view = zoomed_extractor(emb, z);
+      xo.progress_label = "embed train " + mod + " zoom " + zoom_label(z);
+      const FeatureResult fv = extract_features(train, train_recs, *view, xo);
+      gallery.insert(gallery.end(), fv.features.data.begin(), fv.features.data.end());
+      gallery_key += "+" + fv.cache_key;
+    }
+    const int views = 1 + static_cast<int>(zooms.size());
+    const std::int64_t n_rows = n_img * views;
+    ma.gallery_views = views;
+    ma.gallery_rows = static_cast<std::size_t>(n_rows);
     xo.progress_label = "embed holdout " + mod;
     const FeatureResult fhold = extract_features(holdout, hold_recs, emb, xo);
     xo.progress_label = "embed synthetic " + mod;
     const FeatureResult fsyn = extract_features(synth, syn_recs, emb, xo);
-    const int d = static_cast<int>(ftrain.features.cols);
 
-    CachedIndex ci = build_or_load_index(ftrain.features.data.data(), ftrain.features.rows, d, opt.index,
-                                         ftrain.cache_key, opt.use_cache, opt.cache_dir);
+    CachedIndex ci = build_or_load_index(gallery.data(), n_rows, d, opt.index,
+                                         views == 1 ? gallery_key : sha256_hex(gallery_key), opt.use_cache, opt.cache_dir);
     ma.index_description = ci.index.describe();
     ma.index_cache_hit = ci.cache_hit;
     ma.index_seconds = ci.build_seconds;
     ma.index_memory_bytes = ci.index.memory_bytes();
     const int k = opt.k;
-    const KnnResult ks = ci.index.search(fsyn.features.data.data(), fsyn.features.rows, k);
-    const KnnResult kh = ci.index.search(fhold.features.data.data(), fhold.features.rows, 1);
+    // Image-level search: k * views gallery rows always hold the k best distinct images.
+    auto search_images = [&](const KnnIndex& index, const float* q, std::int64_t nq, int kk, std::vector<int>* view) {
+      return collapse_gallery(index.search(q, nq, static_cast<int>(std::min<std::int64_t>(static_cast<std::int64_t>(kk) * views, n_rows))),
+                              n_img, kk, view);
+    };
+    std::vector<int> syn_view;
+    const KnnResult ks = search_images(ci.index, fsyn.features.data.data(), fsyn.features.rows, k, &syn_view);
+    const KnnResult kh = search_images(ci.index, fhold.features.data.data(), fhold.features.rows, 1, nullptr);
     if (static_cast<std::int64_t>(ma.n_train) < k)
       ma.warnings.push_back("only " + std::to_string(ma.n_train) + " training images: fewer than k = " +
                             std::to_string(k) + " neighbours per synthetic image");
 
     if (opt.index != IndexKind::flat) {
-      // Recall@k of the approximate index against exact search on a deterministic sample.
+      // Recall@k (of distinct training images) of the approximate index against exact search on a
+      // deterministic sample of synthetic and holdout queries.
       std::vector<float> sample;
       const std::int64_t ns = fsyn.features.rows, nh = fhold.features.rows, total = ns + nh;
       std::vector<std::int64_t> rows(static_cast<std::size_t>(total));
@@ -254,8 +279,9 @@ AuditResult run_audit(const AuditOptions& opt) {
         sample.insert(sample.end(), src, src + d);
       }
       const std::int64_t nq = static_cast<std::int64_t>(rows.size());
-      const KnnIndex exact = KnnIndex::build(ftrain.features.data.data(), ftrain.features.rows, d, IndexKind::flat);
-      ma.recall_at_k = recall_at_k(ci.index.search(sample.data(), nq, k), exact.search(sample.data(), nq, k));
+      const KnnIndex exact = KnnIndex::build(gallery.data(), n_rows, d, IndexKind::flat);
+      ma.recall_at_k = recall_at_k(search_images(ci.index, sample.data(), nq, k, nullptr),
+                                   search_images(exact, sample.data(), nq, k, nullptr));
       ma.recall_queries = static_cast<std::size_t>(nq);
     }
 
@@ -302,6 +328,8 @@ AuditResult run_audit(const AuditOptions& opt) {
             nb.train_path = train_recs[id].path;
             nb.train_sha256 = ftrain.sha256[id];
             nb.similarity = ks.sim(i, r);
+            const int v = syn_view[static_cast<std::size_t>(i) * k + r];
+            nb.train_view = v == 0 ? std::string("1") : zoom_label(zooms[static_cast<std::size_t>(v - 1)]);
             nb.ssim = pair_ssim(simg, read_image(train.image_path(train_recs[id])), sm.path, nb.train_path);
             sm.neighbors.push_back(std::move(nb));
           }
@@ -335,7 +363,8 @@ AuditResult run_audit(const AuditOptions& opt) {
         const auto& nb = sm.neighbors[r];
         csv << csv_field(mod) << ',' << csv_field(sm.path) << ',' << sm.sha256 << ',' << (r + 1) << ','
             << csv_field(nb.train_path) << ',' << nb.train_sha256 << ',' << fmt(nb.similarity, 9) << ','
-            << fmt(1.0 - nb.similarity, 9) << ',' << fmt(nb.ssim, 6) << ',' << (nb.similarity > tau ? 1 : 0) << '\n';
+            << fmt(1.0 - nb.similarity, 9) << ',' << fmt(nb.ssim, 6) << ',' << (nb.similarity > tau ? 1 : 0) << ','
+            << nb.train_view << '\n';
       }
 
     if (!opt.out_dir.empty()) {
@@ -358,7 +387,8 @@ AuditResult run_audit(const AuditOptions& opt) {
         if (!opt.redact_real) p.train = read_image(train.image_path(train_recs[sm.neighbors[0].train_row]));
         p.caption = "#" + std::to_string(j + 1) + " cos " + fmt(sm.neighbors[0].similarity, 6) +
                     (sm.flagged ? " >tau" : "");
-        p.caption2 = "ssim " + fmt(sm.neighbors[0].ssim, 4);
+        p.caption2 = "ssim " + fmt(sm.neighbors[0].ssim, 4) +
+                     (sm.neighbors[0].train_view == "1" ? "" : " zoom " + sm.neighbors[0].train_view);
         panels.push_back(std::move(p));
       }
       ma.pairs_png = opt.out_dir / ("pairs_" + name + ".png");
@@ -400,7 +430,7 @@ nlohmann::json audit_to_json(const AuditResult& r) {
   j["options"] = {{"k", o.k}, {"index", to_string(o.index)}, {"threshold_quantile", o.threshold_quantile},
                   {"thresholds", o.thresholds}, {"top_pairs", o.top_pairs}, {"redact_real", o.redact_real},
                   {"train_split", o.train_split}, {"holdout_split", o.holdout_split},
-                  {"synthetic_split", o.synthetic_split}};
+                  {"synthetic_split", o.synthetic_split}, {"train_zooms", o.train_zooms}};
   json mods = json::object();
   for (const auto& m : r.modalities) {
     const auto& c = m.calibration;
@@ -441,6 +471,10 @@ nlohmann::json audit_to_json(const AuditResult& r) {
                                     {"extra_images", m.train_duplicate_images},
                                     {"list", dups}}},
         {"synthetic_exact_copies_of_train", m.synthetic_exact_copies},
+        {"gallery", {{"views", m.gallery_views},
+                     {"rows", m.gallery_rows},
+                     {"zooms", o.train_zooms},
+                     {"note", "each training image is indexed with its centred zooms; a neighbour's similarity is the best over its views"}}},
         {"index", {{"kind", to_string(o.index)},
                    {"description", m.index_description},
                    {"cache_hit", m.index_cache_hit},

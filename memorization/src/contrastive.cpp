@@ -14,13 +14,13 @@
 #include <random>
 
 #include "medsyn/core/error.h"
-#include "medsyn/core/parse.h"
 #include "medsyn/core/fs.h"
 #include "medsyn/core/hashing.h"
 #include "medsyn/core/image_io.h"
 #include "medsyn/core/json.h"
 #include "medsyn/core/manifest.h"
 #include "medsyn/core/progress.h"
+#include "medsyn/memorization/gallery.h"
 #include "medsyn/metrics/extractor.h"
 #include "medsyn/torch/runtime.h"
 #include "medsyn/torch/tensor.h"
@@ -169,26 +169,10 @@ torch::Tensor load_training_images(const Dataset& ds, const std::vector<Record>&
   return t;
 }
 
-// "1.1,1.2x1" -> {(1.1, 1.1), (1.2, 1)}: a zoom per view, isotropic or "X-zoom x Y-zoom".
+// "1.1,1.2x1" -> {(1.1, 1.1), (1.2, 1)}: a zoom per view (the gallery's zoom-list syntax).
 std::vector<std::pair<double, double>> parse_zooms(const std::string& text) {
   std::vector<std::pair<double, double>> out;
-  std::stringstream ss(text);
-  std::string item;
-  auto num = [&](const std::string& v) {
-    const auto d = parse_full_double(v);
-    if (!d || !(*d > 0.25 && *d < 4)) throw InputError("zooms '" + text + "': '" + v + "' is not a zoom in (0.25, 4)");
-    return *d;
-  };
-  if (text.empty() || text == "none") return out;
-  while (std::getline(ss, item, ',')) {
-    const auto x = item.find('x');
-    if (x == std::string::npos) {
-      const double f = num(item);
-      out.emplace_back(f, f);
-    } else {
-      out.emplace_back(num(item.substr(0, x)), num(item.substr(x + 1)));
-    }
-  }
+  for (const Zoom& z : parse_zoom_list(text, "zooms")) out.emplace_back(z.x, z.y);
   return out;
 }
 

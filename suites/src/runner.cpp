@@ -782,12 +782,14 @@ void stage_memorization(Ctx& c) {
       if (ev.contains("thresholds")) o.thresholds = ev["thresholds"].get<std::vector<double>>();
       o.top_pairs = ev.value("top_pairs", 16);
       o.redact_real = ev.value("redact_real", false);
+      o.train_zooms = ev.value("train_zooms", o.train_zooms);
       o.device = c.device;
       o.cache_dir = c.run_dir / "cache";
       o.seed = c.seed_for("memorization:" + model.name + ":" + mod);
       const ojson in = {{"train", rd.real_hash}, {"holdout", rd.holdout_hash}, {"synthetic", g.manifest_hash}, {"embedder", o.embedder},
                         {"k", o.k}, {"index", idx}, {"threshold_quantile", o.threshold_quantile}, {"thresholds", o.thresholds},
-                        {"top_pairs", o.top_pairs}, {"redact_real", o.redact_real}, {"seed", o.seed}, {"device", c.device}};
+                        {"top_pairs", o.top_pairs}, {"redact_real", o.redact_real}, {"train_zooms", o.train_zooms},
+                        {"seed", o.seed}, {"device", c.device}};
       c.memorization[mm(model.name, mod)] = c.store.run("memorization", model.name + "-" + mod, in, [&](const fs::path& w) {
         o.out_dir = w;
         try {

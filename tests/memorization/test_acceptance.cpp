@@ -34,7 +34,7 @@ const fs::path& real_set() {
   return p;
 }
 
-AuditResult audit(const std::string& embedder, const std::string& out) {
+AuditResult audit(const std::string& embedder, const std::string& out, const std::string& train_zooms = "1.1,1.2") {
   const fs::path root = real_set();
   AuditOptions o;
   o.train = root / "planted/train.jsonl";
@@ -44,6 +44,7 @@ AuditResult audit(const std::string& embedder, const std::string& out) {
   o.out_dir = root / out;
   o.cache_dir = root / "cache";
   o.top_pairs = 16;
+  o.train_zooms = train_zooms;
   return run_audit(o);
 }
 
@@ -84,15 +85,23 @@ TEST_CASE("acceptance: planted copies of PneumoniaMNIST training images are flag
   CHECK(c.planted.at("none").rate() <= 0.05);
   CHECK(c.planted.at("exact").rate() >= 0.95);
   CHECK(c.planted.at("noise").rate() >= 0.95);
-  // The issue's invariance targets: >= 80% of flipped and of shifted/cropped copies. Flips
-  // (measured 50/50; exact by construction) and 1-2 px shifts (measured 49/50) are met. Crops of
-  // 1-3 px per side resized back are NOT met yet (measured 32/50, see docs/memorization.md): asserted
-  // only as "better than pixels" and reported.
+  // The issue's invariance targets: >= 80% of flipped and of shifted/cropped copies (flips are
+  // exact by construction of the flip-symmetric embedding; crops are caught next to the gallery's
+  // zoomed views of their source).
   CHECK(c.planted.at("hflip").rate() >= 0.80);
   CHECK(c.planted.at("shift").rate() >= 0.80);
-  CHECK(c.planted.at("crop").flagged > m.planted.at("crop").flagged);
-  WARN("contrastive flag rates: hflip " << c.planted.at("hflip").rate() << ", shift " << c.planted.at("shift").rate()
-                                        << ", crop " << c.planted.at("crop").rate() << " (targets 0.80)");
+  CHECK(c.planted.at("crop").rate() >= 0.80);
+  CHECK(c.gallery_views == 3);
+  CHECK(c.gallery_rows == 3 * 4708);
+
+  // Without the gallery's zoomed views the same embedder misses most crops (measured 24/50): the
+  // views, not the threshold, catch them, and tau stays calibrated (new real images within 5%).
+  const auto plain = audit("builtin:contrastive:" + model.string(), "out-contrastive-nozoom", "none");
+  const auto& p = plain.modalities[0];
+  report("builtin:contrastive, --train-zooms none", p);
+  CHECK(p.gallery_views == 1);
+  CHECK(p.planted.at("crop").flagged < c.planted.at("crop").flagged);
+  CHECK(p.planted.at("none").rate() <= 0.05);
 }
 
 TEST_CASE("contrastive training is deterministic for a seed on the CPU", "[memorization][contrastive]") {

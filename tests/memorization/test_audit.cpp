@@ -13,6 +13,7 @@
 #include "medsyn/core/json.h"
 #include "medsyn/core/manifest.h"
 #include "medsyn/memorization/audit.h"
+#include "medsyn/memorization/gallery.h"
 #include "medsyn/memorization/plots.h"
 #include "test_support.h"
 
@@ -151,10 +152,19 @@ TEST_CASE("audit writes every output with consistent figures", "[memorization][a
   CHECK(m.calibration.tau == Approx(quantile(m.holdout_nn, 0.95)));
   for (std::size_t i = 0; i + 1 < m.synthetic[0].neighbors.size(); ++i)
     CHECK(m.synthetic[0].neighbors[i].similarity >= m.synthetic[0].neighbors[i + 1].similarity);
+  // The gallery holds each training image and its zooms 1.1 and 1.2; neighbours are distinct images.
+  CHECK(m.gallery_views == 3);
+  CHECK(m.gallery_rows == 120);
+  for (const auto& s : m.synthetic) {
+    REQUIRE(s.neighbors.size() == 3);
+    std::set<std::string> distinct;
+    for (const auto& nb : s.neighbors) distinct.insert(nb.train_path);
+    CHECK(distinct.size() == 3);
+  }
 
   const auto csv = lines(f.tmp / "out/neighbors.csv");
   REQUIRE(csv.size() == 1 + 11 * 3);
-  CHECK(csv[0] == "modality,synthetic,synthetic_sha256,rank,train,train_sha256,similarity,distance,ssim,above_tau");
+  CHECK(csv[0] == "modality,synthetic,synthetic_sha256,rank,train,train_sha256,similarity,distance,ssim,above_tau,train_view");
   CHECK(csv[1].rfind("chest_xray,img/0.png,", 0) == 0);
   const json s = read_json_file(f.tmp / "out/summary.json");
   const auto& js = s["modalities"]["chest_xray"];
@@ -164,6 +174,8 @@ TEST_CASE("audit writes every output with consistent figures", "[memorization][a
   CHECK(js["synthetic_to_train"]["p99"].is_number());
   CHECK(js["mann_whitney"]["p"].is_number());
   CHECK(s["embedder"]["id"] == r.embedder_id);
+  CHECK(js["gallery"]["views"] == 3);
+  CHECK(s["options"]["train_zooms"] == "1.1,1.2");
   CHECK(s["provenance"].contains("git_commit"));
   CHECK(fs::exists(f.tmp / "out/histogram_chest_xray.png"));
   CHECK(fs::exists(f.tmp / "out/pairs_chest_xray.png"));
@@ -174,6 +186,28 @@ TEST_CASE("audit writes every output with consistent figures", "[memorization][a
   CHECK(r2.modalities[0].index_cache_hit);
   CHECK(r2.modalities[0].synthetic_nn == m.synthetic_nn);
   CHECK(r2.modalities[0].calibration.tau == m.calibration.tau);
+}
+
+TEST_CASE("a training image cropped and resized back is matched through the gallery's zoomed view",
+          "[memorization][audit][gallery]") {
+  Fixture f(false);
+  // Synthetic: training image 9 zoomed by 1.2 (its centre cropped and enlarged), saved as 8-bit PNG.
+  const Image src = read_image(f.train / "img/9.png");
+  test::TempDir syn_dir;
+  write_set(syn_dir.path(), {Item{zoom_centred(src, Zoom{1.2, 1.2}), "chest_xray", R"({"planted_kind":"crop"})"}});
+  auto o = f.options("zoomed");
+  o.synthetic = syn_dir.path();
+  const auto with_views = run_audit(o).modalities.at(0).synthetic.at(0);
+  CHECK(with_views.neighbors[0].train_path == "img/9.png");
+  CHECK(with_views.neighbors[0].train_view == "1.2");
+  CHECK(with_views.neighbors[0].similarity > 0.9999);
+  CHECK(with_views.flagged);
+  o.train_zooms = "none";
+  o.out_dir = f.tmp / "zoomed-none";
+  const auto plain = run_audit(o).modalities.at(0);
+  CHECK(plain.gallery_views == 1);
+  CHECK(plain.synthetic.at(0).neighbors[0].train_view == "1");
+  CHECK(plain.synthetic.at(0).neighbors[0].similarity < with_views.neighbors[0].similarity - 0.01);
 }
 
 TEST_CASE("redaction (--redact-real) writes no pixel of a real image", "[memorization][audit][redaction]") {
@@ -220,6 +254,9 @@ TEST_CASE("audit input errors name the flag or file", "[memorization][audit]") {
   o = f.options("x");
   o.embedder = "builtin:contrastive:" + (f.tmp / "no-model.pt").string();
   CHECK_THROWS_WITH(run_audit(o), Catch::Contains("no-model.pt"));
+  o = f.options("x");
+  o.train_zooms = "1.1,9";
+  CHECK_THROWS_WITH(run_audit(o), Catch::Contains("--train-zooms"));
   o = f.options("x");
   o.synthetic_split = "val";
   CHECK_THROWS_AS(run_audit(o), InputError);

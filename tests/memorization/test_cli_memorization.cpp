@@ -62,6 +62,14 @@ TEST_CASE("memorization CLI: a run prints JSON and writes the files", "[memoriza
   REQUIRE(t.exit_code == 0);
   CHECK(t.out.find("tau") != std::string::npos);
   CHECK(t.out.find("recall@5") != std::string::npos);
+  CHECK(t.out.find("gallery       90 rows (3 views per training image: zooms 1,1.1,1.2)") != std::string::npos);
+  // --train-zooms none: the training images only.
+  const auto u = run_cli(s.args("--out " + shell_quote((s.tmp / "out3").string()) + " --train-zooms none --json"));
+  INFO(u.err);
+  REQUIRE(u.exit_code == 0);
+  const json ju = json::parse(u.out);
+  CHECK(ju["modalities"]["chest_xray"]["gallery"]["views"] == 1);
+  CHECK(ju["modalities"]["chest_xray"]["gallery"]["rows"] == 30);
 }
 
 TEST_CASE("memorization CLI: bad usage and bad input exit with 2", "[memorization][cli]") {
@@ -78,6 +86,7 @@ TEST_CASE("memorization CLI: bad usage and bad input exit with 2", "[memorizatio
       {s.args("--thresholds 1.5" + out), "--thresholds"},
       {s.args("--threshold-quantile 1" + out), "--threshold-quantile"},
       {s.args("--k 0" + out), "--k"},
+      {s.args("--train-zooms 1.1,abc" + out), "--train-zooms"},
       {s.args("--device tpu" + out), "--device"},
       {"memorization --train " + shell_quote((s.tmp / "nope").string()) + " --holdout x --synthetic y --embedder builtin:pixels" + out, "nope"},
       {s.args(out, "builtin:contrastive:/no/such/model.pt"), "model.pt"},

@@ -15,6 +15,10 @@
 //  - SSIM of a pair: both images converted to one channel (luma) and resized (bicubic, antialias)
 //    to the smaller height and smaller width of the two when their sizes differ; Gaussian SSIM
 //    (metrics/ssim.h, window 11, or the largest odd window that fits smaller images).
+//  - Gallery views (gallery.h): the index holds every training image and its centred zooms
+//    (train_zooms, default 1.1 and 1.2); a neighbour is a training image, its similarity the best
+//    over its views (the view is reported). Holdout queries search the same gallery, so tau
+//    calibrates the views too.
 //  - Planted copies: when synthetic records carry "planted_kind" (and "planted_source"), the flag
 //    rate per kind is reported (summary.json "planted"); "none" marks genuinely new real images.
 //  - Files (when out_dir is set): neighbors.csv, summary.json, histogram_<modality>.png,
@@ -51,6 +55,9 @@ struct AuditOptions {
   std::filesystem::path cache_dir;  // "" = default_cache_dir()
   std::size_t recall_sample = 1000; // queries used to measure recall@k of ivf/hnsw
   std::uint64_t seed = 0;           // recall sample
+  // Gallery views (gallery.h): centred zooms of every training image indexed besides the image;
+  // "" or "none" = the images only.
+  std::string train_zooms = "1.1,1.2";
 };
 
 struct Neighbor {
@@ -58,6 +65,7 @@ struct Neighbor {
   std::string train_path, train_sha256;
   double similarity = 0;
   double ssim = 0;
+  std::string train_view = "1";  // the gallery view that matched: "1" (the image) or a zoom label
 };
 
 struct SyntheticMatch {
@@ -89,6 +97,8 @@ struct ModalityAudit {
   std::vector<DuplicateGroup> train_duplicates;
   std::size_t train_duplicate_images = 0;  // images beyond the first in each group
   std::size_t synthetic_exact_copies = 0;
+  int gallery_views = 1;           // 1 + number of train zooms
+  std::size_t gallery_rows = 0;    // n_train * gallery_views
   std::string index_description;
   bool index_cache_hit = false;
   double index_seconds = 0;
