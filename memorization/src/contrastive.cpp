@@ -169,12 +169,8 @@ torch::Tensor load_training_images(const Dataset& ds, const std::vector<Record>&
   return t;
 }
 
-// "1.1,1.2x1" -> {(1.1, 1.1), (1.2, 1)}: a zoom per view (the gallery's zoom-list syntax).
-std::vector<std::pair<double, double>> parse_zooms(const std::string& text) {
-  std::vector<std::pair<double, double>> out;
-  for (const Zoom& z : parse_zoom_list(text, "zooms")) out.emplace_back(z.x, z.y);
-  return out;
-}
+// View zooms use the gallery's zoom-list syntax ("1.1,1.2x1").
+std::vector<Zoom> parse_zooms(const std::string& text) { return parse_zoom_list(text, "zooms"); }
 
 struct LoadedModel {
   Encoder model{nullptr};
@@ -260,12 +256,8 @@ class ContrastiveExtractor final : public FeatureExtractor {
   }
   std::string id() const override {
     std::string v = flip_ ? "flip" : "";
-    for (const auto& [fx, fy] : zooms_) {
-      std::ostringstream os;
-      os << fx;
-      if (fy != fx) os << "x" << fy;
-      v += (v.empty() ? "zoom " : (v.find("zoom") == std::string::npos ? "+zoom " : ",")) + os.str();
-    }
+    for (std::size_t i = 0; i < zooms_.size(); ++i)
+      v += (i > 0 ? "," : v.empty() ? "zoom " : "+zoom ") + zoom_label(zooms_[i]);
     return std::string("builtin:contrastive(") + (backbone_ ? "backbone" : "projection") +
            ", views=" + (v.empty() ? "single" : v) + ", sha256=" + m_.sha256.substr(0, 16) + ")";
   }
@@ -288,7 +280,7 @@ class ContrastiveExtractor final : public FeatureExtractor {
       return e;
     };
     auto z = embed(x);
-    for (const auto& [fx, fy] : zooms_) z = z + embed(zoom(x, fx, fy));
+    for (const Zoom& zm : zooms_) z = z + embed(zoom(x, zm.x, zm.y));
     z = F::normalize(z, unit).to(torch::kCPU, torch::kFloat32).contiguous();
     return std::vector<float>(z.data_ptr<float>(), z.data_ptr<float>() + z.numel());
   }
@@ -298,7 +290,7 @@ class ContrastiveExtractor final : public FeatureExtractor {
   torch::Device device_;
   bool backbone_;
   bool flip_ = false;
-  std::vector<std::pair<double, double>> zooms_;
+  std::vector<Zoom> zooms_;
   InputSpec spec_;
   int dim_ = 0;
 };
