@@ -56,7 +56,7 @@ std::vector<Entry> comparable_entries(const Results& r) {
   for (const auto& model : r.models)
     for (const auto& mod : r.modalities)
       for (const auto& met : metrics)
-        if (const Metric* m = r.find(model.name, mod.name, met)) out.push_back({"results", model.name, model.kind, mod.name, met, "", kNaN, *m});
+        if (const Estimate* m = r.find(model.name, mod.name, met)) out.push_back({"results", model.name, model.kind, mod.name, met, "", kNaN, *m});
   for (const auto& model : r.models)
     if (auto it = r.memorization.find(model.name); it != r.memorization.end())
       for (const auto& mod : r.modalities)
@@ -198,7 +198,7 @@ bool matches(const Gate& g, const Entry& e) {
   return true;
 }
 
-double field_of(const Metric& m, const std::string& f) { return f == "ci_low" ? m.ci_low : f == "ci_high" ? m.ci_high : m.value; }
+double field_of(const Estimate& m, const std::string& f) { return f == "ci_low" ? m.ci_low : f == "ci_high" ? m.ci_high : m.value; }
 
 bool apply(double a, const std::string& op, double b) {
   if (op == "<=") return a <= b;
@@ -377,7 +377,7 @@ std::string compare_to_text(const CompareReport& c) {
   std::snprintf(line, sizeof line, "%-58s %-30s %-30s %-30s %s\n", "metric(model, modality)", "baseline [CI]", "candidate [CI]",
                 "delta [CI]", "verdict");
   os << line;
-  auto mc = [](const Metric& m) { return fmt(m.value) + (m.has_ci() ? " [" + fmt(m.ci_low) + ", " + fmt(m.ci_high) + "]" : ""); };
+  auto mc = [](const Estimate& m) { return fmt(m.value) + (m.has_ci() ? " [" + fmt(m.ci_low) + ", " + fmt(m.ci_high) + "]" : ""); };
   for (const auto& d : c.deltas) {
     const std::string delta = fmt(d.delta) + (std::isfinite(d.delta_low) ? " [" + fmt(d.delta_low) + ", " + fmt(d.delta_high) + "]" : "");
     std::snprintf(line, sizeof line, "%-58s %-30s %-30s %-30s %s\n", d.cand.subject().c_str(), mc(d.base.m).c_str(), mc(d.cand.m).c_str(),

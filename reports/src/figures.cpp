@@ -6,6 +6,7 @@
 
 #include <opencv2/imgproc.hpp>
 
+#include "medsyn/reports/report_model.h"
 #include "plot.h"
 
 namespace medsyn::reports {
@@ -39,13 +40,13 @@ std::string kind_suffix(const ModelInfo& m) { return m.is_generalist() ? " (gene
 }  // namespace
 
 std::optional<Image> draw_metric_by_modality(const Results& r, const std::string& metric) {
-  struct BarItem { const ModelInfo* model; Metric m; };
+  struct BarItem { const ModelInfo* model; Estimate m; };
   std::vector<std::pair<const ModalityInfo*, std::vector<BarItem>>> groups;
   double ymax = 0;
   for (const auto& mod : r.modalities) {
     std::vector<BarItem> items;
     for (const auto* m : models_for(r, mod.name))
-      if (const Metric* v = r.find(m->name, mod.name, metric); v && v->has_value()) {
+      if (const Estimate* v = r.find(m->name, mod.name, metric); v && v->has_value()) {
         items.push_back({m, *v});
         ymax = std::max({ymax, v->value, v->has_ci() ? v->ci_high : 0.0});
       }
@@ -69,13 +70,17 @@ std::optional<Image> draw_metric_by_modality(const Results& r, const std::string
     if (auto ref = r.reference.find(mod->name); ref != r.reference.end())
       if (auto f = ref->second.find(metric + "_real_floor"); f != ref->second.end() && f->second.has_value()) has_floor = true;
   if (has_floor) legend.push_back({"real-data floor (real vs real)", plot::kBlack, LegendEntry::dashed});
-  legend.push_back({"95% CI", plot::kAxis, LegendEntry::errorbar});
+  IntervalLevels levels;  // the error bars' level(s), from the estimates (not assumed 95%)
+  for (const auto& [mod, items] : groups)
+    for (const auto& it : items) levels.add(it.m);
+  const std::string ci = levels.levels.empty() ? std::string("CI") : levels.label();
+  legend.push_back({ci, plot::kAxis, LegendEntry::errorbar});
   const int right = plot::legend_width(legend) + 30;
   const int width = std::max(560, 190 * static_cast<int>(groups.size()) + 100) + right;
   Figure fig(width, 500);
   fig.set_margins(85, 70, right, 80);
   const std::string dir = info.better == Better::lower ? "lower is better" : info.better == Better::higher ? "higher is better" : "";
-  fig.title(info.label + " per modality", "95% CI error bars" + (dir.empty() ? "" : "; " + dir));
+  fig.title(info.label + " per modality", ci + " error bars" + (dir.empty() ? "" : "; " + dir));
   plot::Axis x;
   x.lo = 0, x.hi = static_cast<double>(groups.size());
   x.label = "Modality";
@@ -145,7 +150,11 @@ Image draw_downstream(const DownstreamEntry& e, const MetricInfo& metric, const 
   const bool logx = xmax / xmin >= 10;
   Figure fig(860, 500);
   fig.set_margins(85, 70, 200, 80);
-  fig.title(title, metric.label + " on the real test split vs fraction of real training data; 95% CI");
+  IntervalLevels levels;
+  for (const auto& [arm, pts] : e.arms)
+    for (const auto& p : pts) levels.add(p.metric);
+  fig.title(title, metric.label + " on the real test split vs fraction of real training data" +
+                       (levels.levels.empty() ? "" : "; " + levels.label()));
   plot::Axis x;
   if (logx) {
     x = plot::log_axis(xmin / 1.3, xmax * 1.3, "Fraction of real training data (log scale)");
@@ -197,6 +206,7 @@ std::optional<Image> draw_compute_vs_quality(const Results& r, const ComputeComp
     if (row.role != "ratio" && !row.training_flops) flops = false;
   struct Pt { double x, y, lo, hi; std::size_t mod; Marker mk; bool hollow; std::string role; };
   std::vector<Pt> pts;
+  IntervalLevels levels;
   // Per-model points: each generalist and each single specialist (their own cost).
   auto add_model = [&](const ModelInfo& m, Marker mk, const std::string& role) {
     auto it = r.compute.find(m.name);
@@ -205,9 +215,10 @@ std::optional<Image> draw_compute_vs_quality(const Results& r, const ComputeComp
     if (!xv || *xv <= 0) return;
     for (std::size_t i = 0; i < c.modalities.size(); ++i) {
       if (!m.covers(c.modalities[i])) continue;
-      const Metric* q = r.find(m.name, c.modalities[i], c.quality_metric);
+      const Estimate* q = r.find(m.name, c.modalities[i], c.quality_metric);
       if (!q || !q->has_value()) continue;
       pts.push_back({*xv, q->value, q->ci_low, q->ci_high, i, mk, false, role});
+      levels.add(*q);
     }
   };
   for (const auto* g : r.generalists()) add_model(*g, Marker::circle, "generalist");
@@ -227,8 +238,8 @@ std::optional<Image> draw_compute_vs_quality(const Results& r, const ComputeComp
   const MetricInfo info = r.metric_info(c.quality_metric);
   Figure fig(900, 520);
   fig.set_margins(85, 70, 250, 80);
-  fig.title("Compute vs quality", std::string(flops ? "training FLOPs" : "parameters") + " vs " + info.label +
-                                      " per modality (95% CI)");
+  fig.title("Compute vs quality", std::string(flops ? "training FLOPs" : "parameters") + " vs " + info.label + " per modality" +
+                                      (levels.levels.empty() ? "" : " (" + levels.label() + ")"));
   plot::Axis x = plot::log_axis(xmin / 1.6, xmax * 1.6, flops ? "Training FLOPs (log scale)" : "Parameters (log scale)");
   plot::Axis y = plot::linear_axis(0, ymax * 1.1, info.label);
   fig.axes(x, y);

@@ -27,7 +27,7 @@ MetricInfo default_metric_info(const std::string& name) {
       {"recall", {"Recall", Better::higher, 3}},
       {"density", {"Density", Better::higher, 3}},
       {"coverage", {"Coverage", Better::higher, 3}},
-      {"ms_ssim", {"MS-SSIM", Better::lower, 3}},
+      {"ms_ssim", {"MS-SSIM", Better::lower, 3, /*best_near_reference=*/true}},
       {"fraction_memorized", {"Fraction memorized", Better::lower, 4}},
       {"auroc", {"AUROC", Better::higher, 3}},
       {"accuracy", {"Accuracy", Better::higher, 3}},
@@ -54,7 +54,7 @@ const ModalityInfo* Results::modality(const std::string& name) const {
   return nullptr;
 }
 
-const Metric* Results::find(const std::string& model, const std::string& modality, const std::string& metric) const {
+const Estimate* Results::find(const std::string& model, const std::string& modality, const std::string& metric) const {
   auto a = results.find(model);
   if (a == results.end()) return nullptr;
   auto b = a->second.find(modality);
@@ -116,15 +116,9 @@ std::optional<double> opt(const ojson& j, const char* key) {
   return std::nullopt;
 }
 
-Metric metric_from(const ojson& j) {
-  Metric m;
-  m.value = num(j, "value");
-  m.ci_low = num(j, "ci_low");
-  m.ci_high = num(j, "ci_high");
-  m.n = integer(j, "n", 0);
-  if (auto l = num(j, "ci_level"); std::isfinite(l)) m.ci_level = l;
-  return m;
-}
+// A metric object (already schema-checked) as an Estimate; `where` = "FILE: $.json.path", named by
+// the InputError should a field still have the wrong type.
+Estimate metric_from(const ojson& j, const std::string& where) { return estimate_from_json(nlohmann::json(j), where); }
 
 void check_metric(const ojson& j, const std::string& path, std::vector<SchemaError>& errs) {
   if (!j.is_object()) return;
@@ -287,10 +281,13 @@ Results results_from_json(const ojson& j, const std::string& name) {
 
   for (auto m = j["results"].begin(); m != j["results"].end(); ++m)
     for (auto mod = m->begin(); mod != m->end(); ++mod)
-      for (auto met = mod->begin(); met != mod->end(); ++met) r.results[m.key()][mod.key()][met.key()] = metric_from(*met);
+      for (auto met = mod->begin(); met != mod->end(); ++met)
+        r.results[m.key()][mod.key()][met.key()] =
+            metric_from(*met, name + ": " + json_path_key(json_path_key(json_path_key("$.results", m.key()), mod.key()), met.key()));
   if (auto ref = j.find("reference"); ref != j.end())
     for (auto mod = ref->begin(); mod != ref->end(); ++mod)
-      for (auto met = mod->begin(); met != mod->end(); ++met) r.reference[mod.key()][met.key()] = metric_from(*met);
+      for (auto met = mod->begin(); met != mod->end(); ++met)
+        r.reference[mod.key()][met.key()] = metric_from(*met, name + ": " + json_path_key(json_path_key("$.reference", mod.key()), met.key()));
   if (auto s = j.find("samples"); s != j.end())
     for (auto m = s->begin(); m != s->end(); ++m)
       for (auto mod = m->begin(); mod != m->end(); ++mod)
@@ -299,7 +296,8 @@ Results results_from_json(const ojson& j, const std::string& name) {
     for (auto m = s->begin(); m != s->end(); ++m)
       for (auto mod = m->begin(); mod != m->end(); ++mod) {
         MemorizationEntry e;
-        e.fraction_memorized = metric_from((*mod)["fraction_memorized"]);
+        e.fraction_memorized = metric_from(
+            (*mod)["fraction_memorized"], name + ": " + json_path_key(json_path_key(json_path_key("$.memorization", m.key()), mod.key()), "fraction_memorized"));
         e.n_synthetic = integer(*mod, "n_synthetic");
         e.n_train = integer(*mod, "n_train");
         e.n_holdout = integer(*mod, "n_holdout");
@@ -316,15 +314,23 @@ Results results_from_json(const ojson& j, const std::string& name) {
       for (auto mod = m->begin(); mod != m->end(); ++mod) {
         DownstreamEntry e;
         e.metric = (*mod)["metric"].get<std::string>();
+        const std::string base = json_path_key(json_path_key(json_path_key("$.downstream", m.key()), mod.key()), "arms");
         for (auto arm = (*mod)["arms"].begin(); arm != (*mod)["arms"].end(); ++arm) {
           std::vector<DownstreamPoint> pts;
-          for (const auto& p : *arm) pts.push_back({p["fraction"].get<double>(), metric_from(p), integer(p, "n_real"), integer(p, "n_syn")});
+          for (std::size_t i = 0; i < arm->size(); ++i) {
+            const auto& p = (*arm)[i];
+            pts.push_back({p["fraction"].get<double>(), metric_from(p, name + ": " + json_path_index(json_path_key(base, arm.key()), i)),
+                           integer(p, "n_real"), integer(p, "n_syn")});
+          }
           e.arms.emplace_back(arm.key(), std::move(pts));
         }
         if (auto c = mod->find("comparisons"); c != mod->end())
-          for (const auto& x : *c)
+          for (const auto& x : *c) {
+            const double level = num(x, "ci_level");
             e.comparisons.push_back({x["fraction"].get<double>(), str(x, "a"), str(x, "b"), str(x, "verdict"),
-                                     num(x, "mean_diff"), num(x, "ci_low"), num(x, "ci_high"), num(x, "p_adjusted")});
+                                     num(x, "mean_diff"), num(x, "ci_low"), num(x, "ci_high"), num(x, "p_adjusted"),
+                                     std::isfinite(level) ? level : 0.95, str(x, "ci_method")});
+          }
         r.downstream[m.key()][mod.key()] = std::move(e);
       }
   if (auto c = j.find("compute"); c != j.end()) {

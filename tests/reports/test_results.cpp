@@ -34,7 +34,7 @@ TEST_CASE("the results fixture is valid and loads in display order", "[reports][
   REQUIRE(r.modalities.size() == 3);
   CHECK(r.modalities[0].name == "chest_xray");
   CHECK(r.modalities[0].label == "Chest X-ray");
-  const Metric* fid = r.find("spec_chest", "chest_xray", "fid");
+  const Estimate* fid = r.find("spec_chest", "chest_xray", "fid");
   REQUIRE(fid);
   CHECK(fid->value == Approx(21.05));
   CHECK(fid->ci_low == Approx(19.64));

@@ -47,7 +47,7 @@ struct Entry {
   std::string section;  // "results" | "memorization" | "downstream"
   std::string model, kind, modality, metric, arm;  // metric qualified: "fid", "memorization.fraction_memorized", ...
   double fraction = kNaN;                          // downstream only
-  Metric m;
+  Estimate m;
   std::string key() const;      // identity used for matching
   std::string subject() const;  // "fid(generalist, chest_xray)", "downstream.auroc(g, breast, real+syn @ 0.1)"
 };

@@ -16,9 +16,13 @@
 // Names outside [A-Za-z0-9._-] are replaced by '_' in file names.
 //
 // "Best" (bold) per modality and metric: among the models that cover the modality and have a value,
-// the lowest for lower-is-better metrics (FID, KID, MS-SSIM, ...), the highest for higher-is-better
-// ones (precision, recall, ...); ties are all bold; metrics with no direction are never bold.
-// MS-SSIM here is the mean pairwise MS-SSIM of a model's samples (diversity), lower = more diverse.
+// the lowest for lower-is-better metrics (FID, KID, ...), the highest for higher-is-better ones
+// (precision, recall, ...); ties are all bold; metrics with no direction are never bold.
+// Diversity (MS-SSIM: mean pairwise MS-SSIM of a model's samples) is not "lower is better": the
+// target is the real data's own MS-SSIM (the modality's reference row), so best = closest to it
+// (MetricInfo::best_near_reference; distances equal up to rounding tie; no bold without a
+// reference). A value that is null with a note (Estimate::note, e.g. "n too small") shows the note
+// and is never bold. Every interval is printed with the level stated in its metric object.
 //
 // Missing images (samples, memorization figures): by default a note in the report and on stderr;
 // with `strict` an InputError naming the file and the JSON path that refers to it.
@@ -62,6 +66,9 @@ ReportResult write_report(const Results& r, const ReportOptions& options);
 std::vector<std::string> table_metrics(const Results& r);
 // Models covering `modality`, generalists first, in display order.
 std::vector<const ModelInfo*> models_for(const Results& r, const std::string& modality);
+// The real-data figure shown in the reference row for (modality, metric): reference[metric], else
+// reference[metric + "_real_floor"] (FID's real-vs-real floor); nullptr when absent.
+const Estimate* reference_for(const Results& r, const std::string& modality, const std::string& metric);
 // Names of the best model(s) for (modality, metric) per the rule above.
 std::set<std::string> best_models(const Results& r, const std::string& modality, const std::string& metric);
 
@@ -85,6 +92,8 @@ struct ComputeComparison {
 // per modality: the best specialist covering it. Ratio = generalist / specialists, per column.
 ComputeComparison compute_comparison(const Results& r);
 
+// The four text files: build_document (report_model.h) rendered by render_csv / render_latex /
+// render_markdown / render_html.
 std::string metrics_csv(const Results& r);
 std::string latex_tables(const Results& r);
 std::string markdown_report(const Results& r, const ReportResult& files);

@@ -5,7 +5,8 @@
 // semantic rules below; reports/README.md documents every field. Conventions:
 //  - Paths in the file (samples, memorization figures, ...) are relative to the folder that holds
 //    results.json (`Results::base_dir`) and may not leave it.
-//  - A metric object is {value, ci_low, ci_high, n, ...}; null (NaN here) = not computed. ci_low and
+//  - A metric object is the JSON form of medsyn::Estimate (core/estimate.h): {value, ci_low, ci_high,
+//    n, ci_level, ci_method, note, ...}; null (NaN here) = not computed, `note` says why. ci_low and
 //    ci_high are both null or both numbers with ci_low <= ci_high. The point estimate need not lie
 //    inside a bootstrap percentile interval (FID is biased upwards under resampling).
 //  - Display order: models and modalities in the order of the file's "models" / "modalities"
@@ -26,19 +27,12 @@
 
 #include <nlohmann/json.hpp>
 
+#include "medsyn/core/estimate.h"
 #include "medsyn/reports/json_schema.h"
 
 namespace medsyn::reports {
 
 inline constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
-
-struct Metric {
-  double value = kNaN, ci_low = kNaN, ci_high = kNaN;
-  long long n = 0;
-  double ci_level = 0.95;  // the file's ci_level, 0.95 when absent
-  bool has_value() const { return std::isfinite(value); }
-  bool has_ci() const { return std::isfinite(ci_low) && std::isfinite(ci_high); }
-};
 
 // Which direction is better for a metric (drives bold in tables and compare verdicts).
 enum class Better { lower, higher, none };
@@ -48,10 +42,14 @@ struct MetricInfo {
   std::string label;  // "FID", "Precision", ...
   Better better = Better::none;
   int digits = 3;     // decimals in tables
+  // The report's "best" is the value closest to the real data's own value (the reference row of
+  // the modality), not the lowest/highest: diversity (MS-SSIM) should match the real data's, a
+  // generator with near-zero MS-SSIM is noisy, not better. `better` still drives compare verdicts.
+  bool best_near_reference = false;
 };
 // Built-in metric table (fid, kid, precision, recall, density, coverage, ms_ssim, fid_real_floor,
 // fraction_memorized, auroc, accuracy, balanced_accuracy, f1); unknown names get label = name,
-// better = none, digits = 3.
+// better = none, digits = 3. ms_ssim has best_near_reference.
 MetricInfo default_metric_info(const std::string& name);
 
 struct ModelInfo {
@@ -66,7 +64,7 @@ struct ModalityInfo {
 };
 
 struct MemorizationEntry {
-  Metric fraction_memorized;
+  Estimate fraction_memorized;
   long long n_synthetic = -1, n_train = -1, n_holdout = -1, exact_copies = -1;  // -1 = absent
   double tau = kNaN, threshold_quantile = kNaN;
   std::string embedder, histogram_png, pairs_png;  // relative paths ("" = absent)
@@ -74,13 +72,15 @@ struct MemorizationEntry {
 
 struct DownstreamPoint {
   double fraction = 0;
-  Metric metric;
+  Estimate metric;
   long long n_real = -1, n_syn = -1;
 };
 struct DownstreamComparison {
   double fraction = 0;
   std::string a, b, verdict;
   double mean_diff = kNaN, ci_low = kNaN, ci_high = kNaN, p_adjusted = kNaN;
+  double ci_level = 0.95;  // the file's ci_level (optional there), 0.95 when absent
+  std::string ci_method;
 };
 struct DownstreamEntry {
   std::string metric;  // e.g. "auroc"
@@ -93,8 +93,8 @@ struct ComputeEntry {
   std::string device;
 };
 
-// model -> modality -> metric -> Metric (std::map: lookups; display order comes from the info lists).
-using MetricTable = std::map<std::string, std::map<std::string, std::map<std::string, Metric>>>;
+// model -> modality -> metric -> Estimate (std::map: lookups; display order comes from the info lists).
+using MetricTable = std::map<std::string, std::map<std::string, std::map<std::string, Estimate>>>;
 
 struct Results {
   std::filesystem::path file;      // the results.json that was loaded ("" when parsed from memory)
@@ -106,7 +106,7 @@ struct Results {
   std::vector<ModalityInfo> modalities;   // display order
   std::map<std::string, MetricInfo> metric_overrides;  // the file's "metrics" section
   MetricTable results;
-  std::map<std::string, std::map<std::string, Metric>> reference;  // modality -> metric
+  std::map<std::string, std::map<std::string, Estimate>> reference;  // modality -> metric
   std::map<std::string, std::map<std::string, std::vector<std::string>>> samples;  // model -> modality
   std::map<std::string, std::map<std::string, MemorizationEntry>> memorization;    // model -> modality
   std::map<std::string, std::map<std::string, DownstreamEntry>> downstream;        // model -> modality
@@ -116,7 +116,7 @@ struct Results {
 
   const ModelInfo* model(const std::string& name) const;
   const ModalityInfo* modality(const std::string& name) const;
-  const Metric* find(const std::string& model, const std::string& modality, const std::string& metric) const;
+  const Estimate* find(const std::string& model, const std::string& modality, const std::string& metric) const;
   MetricInfo metric_info(const std::string& name) const;  // override, else the default table
   // Metric names present in `results`, canonical ones first (fid, kid, precision, recall, density,
   // coverage, ms_ssim, fid_real_floor), then the others alphabetically.

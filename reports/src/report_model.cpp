@@ -1,0 +1,453 @@
+// build_document: every section of the report, written once (see report_model.h).
+#include "medsyn/reports/report_model.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+
+#include "plot.h"
+
+namespace medsyn::reports {
+
+// ---------------------------------------------------------------- text and cells
+
+Text::Text(std::string s) {
+  if (!s.empty()) spans.push_back({Span::Kind::plain, std::move(s), Sym::down});
+}
+Text::Text(const char* s) : Text(std::string(s)) {}
+bool Text::empty() const { return spans.empty(); }
+
+Text operator+(Text a, const Text& b) {
+  a.spans.insert(a.spans.end(), b.spans.begin(), b.spans.end());
+  return a;
+}
+Text code(std::string s) {
+  Text t;
+  t.spans.push_back({Span::Kind::code, std::move(s), Sym::down});
+  return t;
+}
+Text sub(std::string s) {
+  Text t;
+  t.spans.push_back({Span::Kind::sub, std::move(s), Sym::down});
+  return t;
+}
+Text sym(Sym s) {
+  Text t;
+  t.spans.push_back({Span::Kind::symbol, "", s});
+  return t;
+}
+
+Cell text_cell(Text t) {
+  Cell c;
+  c.text = std::move(t);
+  return c;
+}
+
+Cell value_cell(const Estimate* e, int digits, bool best) {
+  Cell c;
+  c.is_value = true;
+  if (!e) {
+    c.text = "-";
+    return c;
+  }
+  if (!e->has_value() && !e->note.empty()) {  // null with a reason: say why, never best
+    c.text = e->note;
+    c.null_reason = true;
+    return c;
+  }
+  c.text = format_value(e->value, digits);
+  if (e->has_ci()) {
+    c.interval = "[" + format_value(e->ci_low, digits) + ", " + format_value(e->ci_high, digits) + "]";
+    c.level = e->ci_level;
+  }
+  c.best = best && e->has_value();
+  return c;
+}
+
+// ---------------------------------------------------------------- interval levels
+
+std::string level_percent(double level) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.4g%%", level * 100);
+  return buf;
+}
+
+void IntervalLevels::add(double level, const std::string& method, bool has_interval) {
+  if (!has_interval) return;
+  levels.insert(level);
+  if (!method.empty()) methods.insert(method);
+}
+void IntervalLevels::add(const Estimate& e) { add(e.ci_level, e.ci_method, e.has_ci()); }
+
+std::string IntervalLevels::label(bool plural) const {
+  if (levels.empty()) return "";
+  const std::string ci = plural ? "CIs" : "CI";
+  if (!mixed()) return level_percent(*levels.begin()) + " " + ci;
+  std::string s;
+  for (double l : levels) s += (s.empty() ? "" : ", ") + level_percent(l);
+  return ci + " (" + s + ")";
+}
+
+std::string IntervalLevels::method_list() const {
+  std::string s;
+  for (const auto& m : methods) s += (s.empty() ? "" : "; ") + m;
+  return s;
+}
+
+namespace {
+
+// "95% CIs (percentile bootstrap)"; mixed levels: "CIs, each marked with its level (90%, 95%)".
+std::string ci_phrase(const IntervalLevels& lv) {
+  std::string s;
+  if (!lv.mixed()) {
+    s = lv.label(true);
+  } else {
+    std::string ls;
+    for (double l : lv.levels) ls += (ls.empty() ? "" : ", ") + level_percent(l);
+    s = "CIs, each marked with its level (" + ls + ")";
+  }
+  const std::string m = lv.method_list();
+  return m.empty() ? s : s + " (" + m + ")";
+}
+
+// "Point estimates with 95% CIs (...) in brackets" / "Point estimates (no intervals in the results)".
+std::string estimates_phrase(const IntervalLevels& lv) {
+  if (lv.levels.empty()) return "Point estimates (no intervals in the results)";
+  return "Point estimates with " + ci_phrase(lv) + " in brackets";
+}
+
+// Marks every interval's level when one table mixes levels.
+void mark_levels(Table& t) {
+  std::set<double> levels;
+  for (const auto& g : t.groups)
+    for (const auto& row : g.rows)
+      for (const auto& c : row.cells)
+        if (!c.interval.empty()) levels.insert(c.level);
+  if (levels.size() < 2) return;
+  for (auto& g : t.groups)
+    for (auto& row : g.rows)
+      for (auto& c : row.cells) c.mark_level = !c.interval.empty();
+}
+
+Text arrow_of(const MetricInfo& info) {
+  if (info.best_near_reference) return sym(Sym::near) + " real";
+  if (info.better == Better::lower) return sym(Sym::down);
+  if (info.better == Better::higher) return sym(Sym::up);
+  return {};
+}
+
+// "FID ↓", "MS-SSIM ≈ real", "My score".
+Text metric_header(const MetricInfo& info) {
+  const Text a = arrow_of(info);
+  return a.empty() ? Text(info.label) : Text(info.label + " ") + a;
+}
+
+std::string num_text(double v) { return std::isfinite(v) ? nlohmann::json(v).dump() : std::string(); }
+
+std::string duration_text(double s) {
+  char buf[64];
+  if (s >= 3600) std::snprintf(buf, sizeof buf, "%.2f h", s / 3600);
+  else if (s >= 60) std::snprintf(buf, sizeof buf, "%.1f min", s / 60);
+  else std::snprintf(buf, sizeof buf, "%.1f s", s);
+  return buf;
+}
+
+Text ratio_text(double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, v >= 100 || v < 0.01 ? "%.3g" : "%.2f", v);
+  return Text(buf) + sym(Sym::times);
+}
+
+std::string pv(const Results& r, const char* k) {
+  const auto& p = r.provenance;
+  return p.contains(k) && p[k].is_string() ? p[k].get<std::string>() : std::string("-");
+}
+
+void add_figures(Section& s, const ReportResult& files, const std::string& section) {
+  for (const auto& f : files.figures)
+    if (f.section == section) s.blocks.push_back(FigureBlock{f});
+}
+
+// ---------------------------------------------------------------- sections
+
+Section models_section(const Results& r) {
+  Section s{"models", "Models", {}};
+  Table t;
+  t.id = "models";
+  t.header = {"Model", "Kind", "Modalities"};
+  RowGroup g;
+  for (const auto& m : r.models) {
+    std::string mods;
+    for (const auto& x : m.modalities) mods += (mods.empty() ? "" : ", ") + x;
+    g.rows.push_back({Row::Style::normal, m.label, "", {text_cell(m.kind), text_cell(mods)}});
+  }
+  t.groups.push_back(std::move(g));
+  s.blocks.push_back(std::move(t));
+  return s;
+}
+
+// "Best" rule in words, for the legend and the tables.tex preamble.
+std::string best_rule(const MetricInfo& info) {
+  if (info.best_near_reference) return "closest to the real data's own " + info.label + " (reference row) is better";
+  if (info.better == Better::none) return "no direction, never bold";
+  return std::string(to_string(info.better)) + " is better";
+}
+
+Section quality_section(const Results& r, const ReportResult& files, Document& d) {
+  Section s{"quality", "Quality per modality", {}};
+  const auto metrics = table_metrics(r);
+  Table t;
+  t.id = "quality";
+  t.latex = true;
+  t.align = "ll" + std::string(metrics.size(), 'c');
+  t.group_header = "Modality";
+  t.header.push_back("Model");
+  for (const auto& m : metrics) t.header.push_back(metric_header(r.metric_info(m)));
+  IntervalLevels levels;
+  for (const auto& mod : r.modalities) {
+    RowGroup g{mod.label, {}};
+    std::vector<std::set<std::string>> best;
+    for (const auto& m : metrics) best.push_back(best_models(r, mod.name, m));
+    for (const auto* model : models_for(r, mod.name)) {
+      Row row{Row::Style::normal, model->label, model->kind, {}};
+      bool any = false;  // a value, or a null with its reason
+      for (std::size_t i = 0; i < metrics.size(); ++i) {
+        const Estimate* v = r.find(model->name, mod.name, metrics[i]);
+        if (v && (v->has_value() || !v->note.empty())) any = true;
+        if (v) levels.add(*v);
+        row.cells.push_back(value_cell(v, r.metric_info(metrics[i]).digits, best[i].count(model->name) > 0));
+      }
+      if (any) g.rows.push_back(std::move(row));
+    }
+    Row ref{Row::Style::reference, "real data (reference)", "", {}};
+    bool any_ref = false;
+    for (const auto& m : metrics) {
+      const Estimate* v = reference_for(r, mod.name, m);
+      if (v && v->has_value()) any_ref = true;
+      if (v) levels.add(*v);
+      ref.cells.push_back(value_cell(v, r.metric_info(m).digits, false));
+    }
+    if (any_ref && !g.rows.empty()) g.rows.push_back(std::move(ref));
+    if (!g.rows.empty()) t.groups.push_back(std::move(g));
+  }
+  mark_levels(t);
+
+  // Legend: intervals (level and method from the results) and the "best" rule per metric.
+  Text legend = estimates_phrase(levels) + "; best per modality in bold";
+  Text dirs, near;
+  for (const auto& m : metrics) {
+    const auto info = r.metric_info(m);
+    d.best_rules.emplace_back(info.label, best_rule(info));
+    if (info.best_near_reference) {
+      near = near + (near.empty() ? "" : "; ") + metric_header(info) + ": the value closest to the real data's own " + info.label +
+             " in the reference row, no bold without it";
+    } else {
+      dirs = dirs + (dirs.empty() ? "" : ", ") + metric_header(info);
+    }
+  }
+  if (!dirs.empty() || !near.empty()) legend = legend + " (" + dirs + (dirs.empty() || near.empty() ? "" : "; ") + near + ")";
+  legend = legend + ".";
+  if (!t.groups.empty()) {
+    s.blocks.push_back(Paragraph{legend});
+    t.caption = Text("Quality per modality, generalist vs specialists (suite ") + code(r.suite_name) + "). " + legend;
+    s.blocks.push_back(std::move(t));
+  }
+  add_figures(s, files, "quality");
+  return s;
+}
+
+Section memorization_section(const Results& r, const ReportResult& files) {
+  Section s{"memorization", "Memorization", {}};
+  Table t;
+  t.id = "memorization";
+  t.header = {"Model", "Modality", "Fraction memorized", "Exact copies", "Synthetic", "tau"};
+  RowGroup g;
+  IntervalLevels levels;
+  for (const auto& m : r.models)
+    if (auto it = r.memorization.find(m.name); it != r.memorization.end())
+      for (const auto& mod : r.modalities)
+        if (auto e = it->second.find(mod.name); e != it->second.end()) {
+          const auto& x = e->second;
+          levels.add(x.fraction_memorized);
+          g.rows.push_back({Row::Style::normal, m.label, "",
+                            {text_cell(mod.label), value_cell(&x.fraction_memorized, 4),
+                             text_cell(x.exact_copies >= 0 ? std::to_string(x.exact_copies) : "-"),
+                             text_cell(x.n_synthetic >= 0 ? std::to_string(x.n_synthetic) : "-"), text_cell(format_value(x.tau, 4))}});
+        }
+  t.groups.push_back(std::move(g));
+  mark_levels(t);
+  std::string phrase = estimates_phrase(levels);
+  phrase[0] = 'p';  // "Point estimates ..." after the colon
+  s.blocks.push_back(Paragraph{"Fraction memorized: " + phrase + "."});
+  s.blocks.push_back(std::move(t));
+  add_figures(s, files, "memorization");
+  return s;
+}
+
+Section downstream_section(const Results& r, const ReportResult& files) {
+  Section s{"downstream", "Downstream (data-limited classifiers)", {}};
+  for (const auto& m : r.models)
+    if (auto it = r.downstream.find(m.name); it != r.downstream.end())
+      for (const auto& mod : r.modalities)
+        if (auto e = it->second.find(mod.name); e != it->second.end()) {
+          const auto& dn = e->second;
+          const auto info = r.metric_info(dn.metric);
+          std::vector<double> fr;
+          IntervalLevels levels;
+          for (const auto& [arm, pts] : dn.arms)
+            for (const auto& pt : pts) {
+              if (std::find(fr.begin(), fr.end(), pt.fraction) == fr.end()) fr.push_back(pt.fraction);
+              levels.add(pt.metric);
+            }
+          std::sort(fr.begin(), fr.end());
+          std::string ci = levels.levels.empty() ? "no CI" : levels.mixed() ? "CI level marked per interval" : levels.label();
+          if (const auto ml = levels.method_list(); !ml.empty()) ci += "; " + ml;
+          s.blocks.push_back(Heading{m.label + ", " + mod.label + " (" + info.label + ", mean over seeds, " + ci + ")"});
+          Table t;
+          t.id = "downstream";
+          t.header.push_back("Arm");
+          for (double f : fr) t.header.push_back("f = " + num_text(f));
+          RowGroup g;
+          for (const auto& [arm, pts] : dn.arms) {
+            Row row{Row::Style::normal, arm, "", {}};
+            for (double f : fr) {
+              auto pt = std::find_if(pts.begin(), pts.end(), [&](const DownstreamPoint& q) { return q.fraction == f; });
+              row.cells.push_back(value_cell(pt == pts.end() ? nullptr : &pt->metric, info.digits));
+            }
+            g.rows.push_back(std::move(row));
+          }
+          t.groups.push_back(std::move(g));
+          mark_levels(t);
+          s.blocks.push_back(std::move(t));
+          if (!dn.comparisons.empty()) {
+            IntervalLevels cl;
+            for (const auto& c : dn.comparisons) cl.add(c.ci_level, c.ci_method, std::isfinite(c.ci_low) && std::isfinite(c.ci_high));
+            Table ct;
+            ct.id = "downstream_comparisons";
+            ct.header = {"Fraction", "Comparison", "Difference", cl.levels.empty() ? std::string("CI") : cl.label(), "adjusted p", "Verdict"};
+            RowGroup cg;
+            for (const auto& c : dn.comparisons) {
+              Cell iv;  // the interval alone ("[-, -]" when absent, as the CI column always shows brackets)
+              iv.is_value = true;
+              iv.interval = "[" + format_value(c.ci_low, 4) + ", " + format_value(c.ci_high, 4) + "]";
+              iv.level = c.ci_level;
+              iv.mark_level = cl.mixed() && std::isfinite(c.ci_low);
+              cg.rows.push_back({Row::Style::normal, num_text(c.fraction), "",
+                                 {text_cell(c.a + " vs " + c.b), text_cell(format_value(c.mean_diff, 4)), iv,
+                                  text_cell(format_value(c.p_adjusted, 4)), text_cell(c.verdict)}});
+            }
+            ct.groups.push_back(std::move(cg));
+            s.blocks.push_back(std::move(ct));
+          }
+        }
+  add_figures(s, files, "downstream");
+  return s;
+}
+
+Section compute_section(const Results& r, const ReportResult& files, const ComputeComparison& cc) {
+  Section s{"compute", "Compute: generalist vs specialists", {}};
+  const auto qinfo = r.metric_info(cc.quality_metric);
+  s.blocks.push_back(Paragraph{Text("Ratio = generalist / sum of specialists (images/s of the specialists: k / ") + sym(Sym::sum) + "(1/r" +
+                               sub("i") + ")); " + qinfo.label + " of the specialists row: the specialist of that modality."});
+  Table t;
+  t.id = "compute";
+  t.latex = true;
+  t.align = "lrrrrr" + std::string(cc.modalities.size(), 'c');
+  t.caption = "Compute: the generalist vs the sum of the specialists, with " + qinfo.label +
+              " per modality (specialists: the specialist of that modality). Ratio = generalist / specialists.";
+  t.header = {"Model", "Params", "Train FLOPs", "Wall time", "Steps", "Images/s"};
+  for (const auto& m : cc.modalities) t.header.push_back(qinfo.label + " " + (r.modality(m) ? r.modality(m)->label : m));
+  RowGroup g;
+  for (const auto& row : cc.rows) {
+    const bool ratio = row.role == "ratio";
+    auto fmt = [&](const std::optional<double>& v, int kind) -> Text {
+      if (!v) return "-";
+      if (ratio) return ratio_text(*v);
+      char b[32];
+      switch (kind) {
+        case 0: return plot::format_si(*v);
+        case 1: return duration_text(*v);
+        case 2: std::snprintf(b, sizeof b, "%.0f", *v); return std::string(b);
+        default: std::snprintf(b, sizeof b, "%.1f", *v); return std::string(b);
+      }
+    };
+    Row out{ratio ? Row::Style::ratio : Row::Style::normal, row.label, "", {}};
+    for (const auto& c : {fmt(row.params, 0), fmt(row.training_flops, 0), fmt(row.wall_time_s, 1), fmt(row.steps, 2), fmt(row.images_per_s, 3)})
+      out.cells.push_back(text_cell(c));
+    for (const auto& q : row.quality)
+      out.cells.push_back(text_cell(!q ? Text("-") : ratio ? ratio_text(*q) : Text(format_value(*q, qinfo.digits))));
+    g.rows.push_back(std::move(out));
+  }
+  t.groups.push_back(std::move(g));
+  s.blocks.push_back(std::move(t));
+  add_figures(s, files, "compute");
+  return s;
+}
+
+std::vector<Record> records(const Results& r) {
+  std::vector<Record> out;
+  const auto metrics = r.metric_names();
+  for (const auto& model : r.models)
+    for (const auto& mod : r.modalities)
+      for (const auto& met : metrics)
+        if (const Estimate* m = r.find(model.name, mod.name, met)) out.push_back({"results", model.name, model.kind, mod.name, met, "", kNaN, *m});
+  for (const auto& mod : r.modalities)
+    if (auto it = r.reference.find(mod.name); it != r.reference.end())
+      for (const auto& [met, m] : it->second) out.push_back({"reference", "real", "reference", mod.name, met, "", kNaN, m});
+  for (const auto& model : r.models)
+    if (auto it = r.memorization.find(model.name); it != r.memorization.end())
+      for (const auto& mod : r.modalities)
+        if (auto e = it->second.find(mod.name); e != it->second.end())
+          out.push_back({"memorization", model.name, model.kind, mod.name, "fraction_memorized", "", kNaN, e->second.fraction_memorized});
+  for (const auto& model : r.models)
+    if (auto it = r.downstream.find(model.name); it != r.downstream.end())
+      for (const auto& mod : r.modalities)
+        if (auto e = it->second.find(mod.name); e != it->second.end())
+          for (const auto& [arm, pts] : e->second.arms)
+            for (const auto& p : pts) out.push_back({"downstream", model.name, model.kind, mod.name, e->second.metric, arm, p.fraction, p.metric});
+  for (const auto& model : r.models)
+    if (auto it = r.compute.find(model.name); it != r.compute.end()) {
+      const auto& e = it->second;
+      const std::pair<const char*, std::optional<double>> fields[] = {{"params", e.params}, {"training_flops", e.training_flops},
+                                                                      {"wall_time_s", e.wall_time_s}, {"steps", e.steps},
+                                                                      {"images_per_s", e.images_per_s}};
+      for (const auto& [name, v] : fields) out.push_back({"compute", model.name, model.kind, "", name, "", kNaN, Estimate::point(v ? *v : kNaN), false});
+    }
+  return out;
+}
+
+}  // namespace
+
+Document build_document(const Results& r, const ReportResult& files) {
+  Document d;
+  d.title = "MedSynBench report: " + r.suite_name;
+  d.suite_name = r.suite_name;
+  d.suite_hash = r.suite_hash;
+  d.meta = {{"Suite hash", code(r.suite_hash)},
+            {"Tool", "medsynbench " + pv(r, "tool_version") + " (commit " + pv(r, "git_commit") + ", " + pv(r, "build_type") + ")"},
+            {"Device / host", pv(r, "device") + " / " + pv(r, "host")},
+            {"Run", pv(r, "started") + " to " + pv(r, "finished")}};
+  d.sections.push_back(models_section(r));
+  if (auto q = quality_section(r, files, d); !q.blocks.empty()) d.sections.push_back(std::move(q));
+  if (!r.samples.empty()) {
+    Section s{"samples", "Samples", {}};
+    add_figures(s, files, "samples");
+    d.sections.push_back(std::move(s));
+  }
+  if (!r.memorization.empty()) d.sections.push_back(memorization_section(r, files));
+  if (!r.downstream.empty()) d.sections.push_back(downstream_section(r, files));
+  const auto cc = compute_comparison(r);
+  if (!cc.empty()) d.sections.push_back(compute_section(r, files, cc));
+  std::vector<std::string> notes = r.notes;
+  notes.insert(notes.end(), cc.notes.begin(), cc.notes.end());
+  notes.insert(notes.end(), files.notes.begin(), files.notes.end());
+  if (!notes.empty()) {
+    List l{{}, "notes"};
+    for (const auto& n : notes) l.items.push_back(n);
+    d.sections.push_back({"notes", "Notes", {std::move(l)}});
+  }
+  d.records = records(r);
+  return d;
+}
+
+}  // namespace medsyn::reports
