@@ -4,14 +4,12 @@
 #include <cmath>
 #include <cstdio>
 #include <iostream>
-#include <sstream>
 
 #include "medsyn/core/error.h"
 #include "medsyn/core/fs.h"
 #include "medsyn/core/image_io.h"
 #include "medsyn/reports/figures.h"
 #include "medsyn/reports/report_model.h"
-#include "plot.h"
 
 namespace medsyn::reports {
 
