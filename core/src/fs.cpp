@@ -145,9 +145,10 @@ void require_free_space(const fs::path& dir, std::uint64_t needed, const std::st
                                              " are free there"));
 }
 
-StagedDir::StagedDir(fs::path final_dir) : final_(std::move(final_dir)) {
-  fs::path f = final_;
-  if (f.filename().empty()) f = f.parent_path();  // "out/" -> "out"
+StagedDir::StagedDir(fs::path final_dir) {
+  // "out/", "./out" and "." all name a folder whose sibling must hold the partial copy.
+  fs::path f = fs::absolute(final_dir).lexically_normal();
+  if (f.filename().empty()) f = f.parent_path();
   final_ = f;
   partial_ = fs::path(f.string() + ".partial");
   std::error_code ec;
