@@ -24,7 +24,8 @@ namespace {
 
 struct ImportMedmnistArgs {
   std::string file, out, name;
-  bool json = false;
+  std::size_t max_images = kDefaultMaxMedMnistImages;
+  bool json = false, overwrite = false;
 };
 
 struct InfoArgs {
@@ -97,9 +98,26 @@ void register_data_commands(CLI::App& root) {
   mm->add_option("file", a->file, "MedMNIST .npz file")->required();
   mm->add_option("--out", a->out, "Output dataset folder")->required();
   mm->add_option("--name", a->name, "Catalog name when the file name does not say it (e.g. pneumoniamnist)");
+  mm->add_option("--max-images", a->max_images,
+                 "Refuse files that declare more images than this, before anything is written (the largest official "
+                 "2D set has 236,386)")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  mm->add_flag("--overwrite", a->overwrite, "Replace an existing dataset in --out (the old folder is replaced whole)");
   mm->add_flag("--json", a->json, "Print the summary as JSON");
   mm->callback([a] {
-    const auto res = import_medmnist(a->file, a->out, a->name);
+    MedMnistImportOptions o;
+    o.name = a->name;
+    o.max_images = a->max_images;
+    o.overwrite = a->overwrite;
+    MedMnistImportResult res;
+    try {
+      res = import_medmnist(a->file, a->out, o);
+    } catch (const ImageLimitError& e) {
+      throw InputError(std::string(e.what()) + "; raise the limit with --max-images N if the file is genuine");
+    } catch (const DatasetExistsError& e) {
+      throw InputError(std::string(e.what()) + " (--overwrite replaces it)");
+    }
     json j = {{"name", res.name}, {"images", res.images}, {"splits", res.per_split}, {"out", a->out}};
     if (a->json) {
       print_json(j);

@@ -8,6 +8,7 @@
 #include "medsyn/core/download.h"
 #include "medsyn/core/folder_import.h"
 #include "medsyn/core/json.h"
+#include "medsyn/core/manifest.h"
 #include "medsyn/core/medical_io.h"
 
 namespace fs = std::filesystem;
@@ -19,13 +20,23 @@ namespace {
 struct FolderArgs {
   std::string src, out, modality, specialty, prompt, window, axis = "z";
   int slice_step = 1, png_bits = 0;
-  bool labels = false, skip_bad = false, overwrite = false, json = false;
+  bool labels = false, skip_bad = false, overwrite = false, follow_symlinks = false, json = false;
 };
 
 struct FetchArgs {
   std::string name, out, url, cache;
-  bool json = false;
+  bool json = false, overwrite = false;
 };
+
+// Library messages name no flags; the hint is added here.
+template <class F>
+auto with_overwrite_hint(F f) {
+  try {
+    return f();
+  } catch (const DatasetExistsError& e) {
+    throw InputError(std::string(e.what()) + " (--overwrite replaces it)");
+  }
+}
 
 struct DemoArgs {
   std::string out, medmnist_dir, cache;
@@ -68,7 +79,10 @@ void register_data_import_commands(CLI::App& root) {
   folder->add_option("--png-bits", fa->png_bits,
                      "PNG bit depth 8 or 16 (default: 8 when 8 bits hold the pixels exactly, else 16)");
   folder->add_flag("--skip-bad", fa->skip_bad, "Import the rest when a file is bad; list skipped files in OUT/skipped.jsonl");
-  folder->add_flag("--overwrite", fa->overwrite, "Replace an earlier import in OUT");
+  folder->add_flag("--overwrite", fa->overwrite, "Replace an earlier import in OUT (the old folder is replaced whole)");
+  folder->add_flag("--follow-symlinks", fa->follow_symlinks,
+                   "Import files reached through symbolic links that point outside SRC (refused by default; links "
+                   "to folders are never followed)");
   folder->add_flag("--json", fa->json, "Print the summary as JSON");
   folder->callback([fa] {
     FolderImportOptions o;
@@ -78,11 +92,12 @@ void register_data_import_commands(CLI::App& root) {
     o.labels_from_subfolders = fa->labels;
     o.skip_bad = fa->skip_bad;
     o.overwrite = fa->overwrite;
+    o.follow_symlinks = fa->follow_symlinks;
     if (!fa->window.empty()) o.window = parse_window(fa->window);
     o.axis = parse_slice_axis(fa->axis);
     o.slice_step = fa->slice_step;
     o.png_bits = fa->png_bits;
-    const FolderImportResult r = import_folder(fa->src, fa->out, o);
+    const FolderImportResult r = with_overwrite_hint([&] { return import_folder(fa->src, fa->out, o); });
     if (fa->json) {
       json j = {{"out", fa->out},        {"files", r.files},         {"images", r.images},
                 {"skipped", r.skipped},  {"per_label", r.per_label}, {"per_format", r.per_format}};
@@ -105,9 +120,10 @@ void register_data_import_commands(CLI::App& root) {
   mm->add_option("--out", ga->out, "Output dataset folder")->required();
   mm->add_option("--url", ga->url, "Download from this URL instead of the official one (https://, file://)");
   mm->add_option("--cache", ga->cache, "Download cache folder (default: <cache dir>/downloads)");
+  mm->add_flag("--overwrite", ga->overwrite, "Replace an existing dataset in --out");
   mm->add_flag("--json", ga->json, "Print the summary as JSON");
   mm->callback([ga] {
-    const auto r = fetch_medmnist(ga->name, ga->out, ga->url, ga->cache);
+    const auto r = with_overwrite_hint([&] { return fetch_medmnist(ga->name, ga->out, ga->url, ga->cache, ga->overwrite); });
     if (ga->json) {
       print_json({{"name", r.import.name}, {"file", r.npz.string()}, {"url", r.url}, {"cached", r.cached},
                   {"images", r.import.images}, {"splits", r.import.per_split}, {"out", ga->out}});

@@ -1,6 +1,8 @@
 // DICOM reading with DCMTK. Monochrome pixels are decoded here (exact float rescale, which
 // DicomImage cannot do: it truncates fractional slopes to integers); colour images (RGB, YBR,
 // palette) go through DicomImage, which does the colour-model conversions.
+#include <unistd.h>
+
 #include <algorithm>
 #include <cctype>
 #include <cmath>
@@ -18,6 +20,7 @@
 #include <dcmtk/oflog/oflog.h>
 
 #include "medsyn/core/error.h"
+#include "medsyn/core/fs.h"
 #include "medsyn/core/medical_io.h"
 
 namespace fs = std::filesystem;
@@ -36,6 +39,9 @@ void init_dcmtk() {
     DJLSDecoderRegistration::registerCodecs();
   });
 }
+
+// Largest image stack decoded from one file: 2^30 samples (4 GiB as float32).
+constexpr std::uint64_t kMaxSamples = 1ull << 30;
 
 std::string lower(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
@@ -69,6 +75,8 @@ std::optional<double> get_f64(DcmItem* ds, const DcmTagKey& tag) {
 bool is_dicom_file(const fs::path& path) {
   const std::string e = lower(path.extension().string());
   if (e == ".dcm" || e == ".dicom" || e == ".ima") return true;
+  std::error_code ec;
+  if (!fs::is_regular_file(path, ec)) return false;  // never open a FIFO (it would block)
   std::ifstream in(path, std::ios::binary);
   char buf[132];
   if (!in.read(buf, sizeof buf)) return false;
@@ -79,7 +87,7 @@ SampleStack read_dicom(const fs::path& path) {
   init_dcmtk();
   const std::string name = path.string();
   std::error_code ec;
-  if (!fs::is_regular_file(path, ec)) throw InputError(at_file(name, "file does not exist"));
+  ::close(open_regular_file(path, "reading"));  // missing files, FIFOs and devices: named errors
   if (fs::file_size(path, ec) == 0) throw InputError(at_file(name, "empty file"));
 
   DcmFileFormat ff;
@@ -134,6 +142,16 @@ SampleStack read_dicom(const fs::path& path) {
   DcmElement* pixel_elem = nullptr;
   if (ds->findAndGetElement(DCM_PixelData, pixel_elem).bad() || !pixel_elem)
     throw InputError(at_file(name, "cannot access pixel data"));
+  if (spp != 1 && spp != 3)
+    throw InputError(at_file(name, "SamplesPerPixel " + std::to_string(spp) + " (supported: 1 or 3)"));
+  // Sizes from the header, overflow-checked and bounded before anything is allocated: Rows and
+  // Columns are 16-bit but NumberOfFrames is not.
+  const std::string what = at_file(name, "Rows x Columns x SamplesPerPixel x NumberOfFrames");
+  const std::uint64_t samples = checked_mul(checked_mul(checked_mul(rows, cols, what), ybr422 ? 3 : spp, what), frames, what);
+  if (samples > kMaxSamples)
+    throw InputError(at_file(name, std::to_string(frames) + " frame(s) of " + std::to_string(rows) + "x" + std::to_string(cols) +
+                                       "x" + std::to_string(spp) + " = " + std::to_string(samples) +
+                                       " samples, more than the limit of " + std::to_string(kMaxSamples) + " per file"));
   const std::size_t bytes_per = static_cast<std::size_t>(bits_alloc / 8);
   const std::size_t per_frame_samples = static_cast<std::size_t>(rows) * cols * (ybr422 ? 2 : spp);
   const std::size_t expected = per_frame_samples * bytes_per * static_cast<std::size_t>(frames);

@@ -8,6 +8,7 @@
 
 #include "medsyn/core/cache.h"
 #include "medsyn/core/error.h"
+#include "medsyn/core/manifest.h"
 #include "medsyn/core/fs.h"
 #include "medsyn/core/hashing.h"
 #include "medsyn/core/medmnist.h"
@@ -87,7 +88,7 @@ void download_url(const std::string& url, const fs::path& dest) {
 }
 
 MedMnistFetchResult fetch_medmnist(const std::string& name_in, const fs::path& out_dir, const std::string& url_in,
-                                   const fs::path& cache_dir_in) {
+                                   const fs::path& cache_dir_in, bool overwrite) {
   std::string name = name_in;
   for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   const auto info = find_medmnist(name);
@@ -96,6 +97,7 @@ MedMnistFetchResult fetch_medmnist(const std::string& name_in, const fs::path& o
     for (const auto& i : medmnist_catalog()) known += (known.empty() ? "" : ", ") + i.name;
     throw InputError("data fetch medmnist: unknown MedMNIST set '" + name_in + "' (known: " + known + ")");
   }
+  check_dataset_output(out_dir, overwrite);  // before a download that would be wasted
   const fs::path cache_dir = cache_dir_in.empty() ? default_cache_dir() / "downloads" : cache_dir_in;
   const fs::path target = cache_dir / "medmnist" / (info->name + ".npz");
   MedMnistFetchResult res;
@@ -118,7 +120,10 @@ MedMnistFetchResult fetch_medmnist(const std::string& name_in, const fs::path& o
     fs::rename(part, target, ec);
     if (ec) throw InputError(at_file(target.string(), "cannot move the download into place: " + ec.message()));
   }
-  res.import = import_medmnist(target, out_dir, info->name);
+  MedMnistImportOptions io;
+  io.name = info->name;
+  io.overwrite = overwrite;
+  res.import = import_medmnist(target, out_dir, io);
   return res;
 }
 

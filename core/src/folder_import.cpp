@@ -62,6 +62,74 @@ bool inside(const fs::path& child, const fs::path& parent) {
   return true;
 }
 
+struct SourceEntry {
+  std::string rel;    // relative to SRC, '/'-separated
+  std::string bad;    // why it cannot be imported ("" for a regular file)
+  std::uint64_t size = 0;
+};
+
+const char* kind_of(const fs::file_status& st) {
+  switch (st.type()) {
+    case fs::file_type::fifo: return "a FIFO (named pipe)";
+    case fs::file_type::character: return "a character device";
+    case fs::file_type::block: return "a block device";
+    case fs::file_type::socket: return "a socket";
+    case fs::file_type::directory: return "a folder";
+    default: return "not a regular file";
+  }
+}
+
+// Why the symbolic link `p` cannot be imported, or "" when its target is a regular file that
+// may be read (inside SRC, or anywhere with follow_symlinks).
+std::string link_problem(const fs::path& p, const fs::path& src_real, bool follow, std::uint64_t* size) {
+  std::error_code ec;
+  const fs::path target = fs::canonical(p, ec);
+  if (ec) {
+    if (ec == std::errc::too_many_symbolic_link_levels) return "symbolic link loop (the link leads back to itself)";
+    if (ec == std::errc::no_such_file_or_directory) {
+      std::error_code e2;
+      return "dangling symbolic link (its target " + fs::read_symlink(p, e2).string() + " does not exist)";
+    }
+    return "cannot resolve symbolic link: " + ec.message();
+  }
+  const fs::file_status st = fs::status(target, ec);
+  if (fs::is_directory(st)) return "symbolic link to a folder (links to folders are not followed)";
+  if (!fs::is_regular_file(st)) return std::string("symbolic link to ") + kind_of(st) + " " + target.string() + ", not a regular file";
+  const fs::path rel = target.lexically_relative(src_real);
+  const bool inside_src = !rel.empty() && *rel.begin() != "..";
+  if (!inside_src && !follow)
+    return "symbolic link to " + target.string() + ", outside the source folder (refused by default, see docs/reliability.md)";
+  *size = fs::file_size(target, ec);
+  return "";
+}
+
+std::vector<SourceEntry> list_source(const fs::path& src, bool follow) {
+  std::error_code ec;
+  const fs::path src_real = fs::canonical(src, ec);
+  if (ec) throw InputError(at_file(src.string(), "cannot resolve the source folder: " + ec.message()));
+  std::vector<SourceEntry> out;
+  for (auto it = fs::recursive_directory_iterator(src, ec); !ec && it != fs::recursive_directory_iterator();
+       it.increment(ec)) {
+    const fs::path& p = it->path();
+    std::error_code e2;
+    const fs::file_status lst = it->symlink_status(e2);  // never follows: no loop can throw here
+    if (is_hidden(p)) {
+      if (fs::is_directory(lst)) it.disable_recursion_pending();
+      continue;
+    }
+    if (fs::is_directory(lst)) continue;  // recursed into
+    SourceEntry e;
+    e.rel = p.lexically_relative(src).generic_string();  // not fs::relative: it would resolve links
+    if (fs::is_regular_file(lst)) e.size = it->file_size(e2);
+    else if (fs::is_symlink(lst)) e.bad = link_problem(p, src_real, follow, &e.size);
+    else e.bad = std::string("is ") + kind_of(lst) + ", not a regular file";
+    out.push_back(std::move(e));
+  }
+  if (ec) throw InputError(at_file(src.string(), "cannot list folder: " + ec.message()));
+  std::sort(out.begin(), out.end(), [](const SourceEntry& a, const SourceEntry& b) { return a.rel < b.rel; });
+  return out;
+}
+
 json window_json(const Window& w) {
   json j = {{"center", w.center}, {"width", w.width}, {"source", w.source}};
   if (!w.name.empty()) j["name"] = w.name;
@@ -114,18 +182,20 @@ FolderImportResult import_folder(const fs::path& src, const fs::path& out, const
                                                          : "{modality}";
   (void)expand_prompt(tmpl, opts.modality, "x", opts.specialty, opts.labels_from_subfolders);  // validate early
 
-  // Files, sorted by relative path.
+  check_dataset_output(out, opts.overwrite);
+
+  // Entries, sorted by relative path. Only regular files are imported; everything else that is
+  // not hidden (FIFOs, devices, sockets, dangling links, link loops, links to folders, links out
+  // of SRC unless follow_symlinks) is kept with the reason, so it is an error naming it, or a
+  // line in skipped.jsonl with skip_bad.
+  std::vector<SourceEntry> entries = list_source(src, opts.follow_symlinks);
+  if (entries.empty()) throw InputError(at_file(src.string(), "folder is empty (no files to import)"));
   std::vector<std::string> files;
-  for (auto it = fs::recursive_directory_iterator(src, ec); !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
-    if (is_hidden(it->path())) {
-      if (it->is_directory()) it.disable_recursion_pending();
-      continue;
-    }
-    if (it->is_regular_file()) files.push_back(fs::relative(it->path(), src).generic_string());
-  }
-  if (ec) throw InputError(at_file(src.string(), "cannot list folder: " + ec.message()));
-  std::sort(files.begin(), files.end());
-  if (files.empty()) throw InputError(at_file(src.string(), "folder is empty (no files to import)"));
+  for (const auto& e : entries) files.push_back(e.rel);
+  std::uint64_t need = 0;  // a lower bound: PNGs of 8-bit sources are rarely larger than them
+  for (const auto& e : entries) need += e.size + 4096 + 400;
+  require_free_space(out.has_parent_path() ? out.parent_path() : fs::path("."), need,
+                     "importing " + std::to_string(entries.size()) + " files");
 
   // Label names: first folder under SRC, ids in sorted order.
   std::map<std::string, long> label_ids;
@@ -139,35 +209,25 @@ FolderImportResult import_folder(const fs::path& src, const fs::path& out, const
     for (const auto& n : names) label_ids[n] = id++;
   }
 
-  // An earlier import in OUT.
-  const fs::path images_dir = out / "images";
-  const bool has_old = fs::exists(out / "manifest.jsonl", ec) ||
-                       (fs::is_directory(images_dir, ec) && !fs::is_empty(images_dir, ec));
-  if (has_old && !opts.overwrite)
-    throw InputError(at_file(out.string(), "already holds a dataset (manifest.jsonl or images/); choose another --out "
-                                           "or pass --overwrite"));
-  // Images go to a staging folder that becomes OUT/images only when the whole import succeeded,
-  // so a failed or interrupted import leaves no images behind (and never half of a dataset).
-  struct Staging {
-    fs::path dir;
-    bool keep = false;
-    ~Staging() {
-      std::error_code e;
-      if (!keep) fs::remove_all(dir, e);
-    }
-  } staging{out / ".images.partial"};
-  fs::remove_all(staging.dir, ec);  // left by a killed run
-  ensure_dir(staging.dir);
+  // Everything is written into the sibling OUT.partial, which becomes OUT only when the whole
+  // import succeeded: a failed or interrupted import leaves nothing (no images, no empty folder),
+  // and an earlier dataset is replaced whole (check_dataset_output allowed it).
+  StagedDir stage(out);
+  const fs::path images_dir = stage.path() / "images";
+  ensure_dir(images_dir);
 
   FolderImportResult res;
   res.files = files.size();
   std::string skipped_text;
-  ManifestWriter writer(out);
+  ManifestWriter writer(stage.path());
+  std::vector<std::string> first_reasons;
   Progress progress("import folder", static_cast<std::int64_t>(files.size()), "files");
   bool warned_window = false;
-  for (const std::string& rel : files) {
+  for (const SourceEntry& entry : entries) {
+    const std::string& rel = entry.rel;
     const fs::path path = src / rel;
     try {
+      if (!entry.bad.empty()) throw InputError(at_file(path.string(), entry.bad));
       std::string label_name;
       std::optional<long> label;
       if (opts.labels_from_subfolders) {
@@ -240,7 +300,7 @@ FolderImportResult import_folder(const fs::path& src, const fs::path& out, const
         std::snprintf(num, sizeof num, "%06zu_", res.images);
         const std::string fname = std::string(num) + sanitize(stem_of(path)) + o.suffix + ".png";
         const auto png = encode_png(o.img, bits);
-        atomic_write_bytes(staging.dir / fname, png);
+        atomic_write_bytes(images_dir / fname, png);
         Record r;
         r.path = "images/" + fname;
         r.modality = opts.modality;
@@ -262,25 +322,23 @@ FolderImportResult import_folder(const fs::path& src, const fs::path& out, const
     } catch (const InputError& e) {
       if (!opts.skip_bad) throw;
       skipped_text += json{{"file", rel}, {"reason", e.what()}}.dump() + "\n";
+      if (first_reasons.size() < 3) first_reasons.push_back(e.what());
       ++res.skipped;
       log_warn(std::string("skipped: ") + e.what());
     }
     progress.advance();
   }
   progress.finish();
-  if (opts.skip_bad) atomic_write_text(out / "skipped.jsonl", skipped_text);
-  else fs::remove(out / "skipped.jsonl", ec);  // from an earlier import
-  if (res.images == 0)
+  if (res.images == 0) {
+    std::string why;
+    for (const auto& r : first_reasons) why += "\n  " + r;
+    if (res.skipped > first_reasons.size()) why += "\n  ...";
     throw InputError(at_file(src.string(), "no image could be imported (" + std::to_string(res.skipped) +
-                                               " file(s) skipped; see " + (out / "skipped.jsonl").string() + ")"));
-  if (has_old) {
-    fs::remove_all(images_dir, ec);
-    fs::remove(out / "manifest.jsonl", ec);
+                                               " file(s) skipped, nothing written):" + why));
   }
-  fs::rename(staging.dir, images_dir, ec);
-  if (ec) throw InputError(at_file(images_dir.string(), "cannot move the imported images into place: " + ec.message()));
-  staging.keep = true;
+  if (opts.skip_bad) atomic_write_text(stage.path() / "skipped.jsonl", skipped_text);
   writer.commit();
+  stage.commit();
   return res;
 }
 

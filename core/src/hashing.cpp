@@ -2,9 +2,13 @@
 
 #include <openssl/evp.h>
 
-#include <fstream>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include "medsyn/core/error.h"
+#include "medsyn/core/fs.h"
 
 namespace medsyn {
 
@@ -20,16 +24,25 @@ std::string to_hex(const unsigned char* d, unsigned n) {
   return s;
 }
 
+// Only regular files are hashed: a FIFO would block and /dev/zero would never end.
 std::string digest_file(const std::filesystem::path& path, const EVP_MD* md) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw InputError(at_file(path.string(), "cannot open for hashing"));
+  const int fd = open_regular_file(path, "hashing");
   EVP_MD_CTX* ctx = EVP_MD_CTX_new();
   EVP_DigestInit_ex(ctx, md, nullptr);
   std::vector<char> buf(1 << 20);
-  while (in) {
-    in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
-    if (in.gcount() > 0) EVP_DigestUpdate(ctx, buf.data(), static_cast<std::size_t>(in.gcount()));
+  for (;;) {
+    const ssize_t n = ::read(fd, buf.data(), buf.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      const std::string why = std::strerror(errno);
+      ::close(fd);
+      EVP_MD_CTX_free(ctx);
+      throw InputError(at_file(path.string(), "read failed while hashing: " + why));
+    }
+    if (n == 0) break;
+    EVP_DigestUpdate(ctx, buf.data(), static_cast<std::size_t>(n));
   }
+  ::close(fd);
   unsigned char out[EVP_MAX_MD_SIZE];
   unsigned n = 0;
   EVP_DigestFinal_ex(ctx, out, &n);

@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <utility>
 
 #include <opencv2/core.hpp>
 #include <opencv2/core/utils/logger.hpp>
@@ -41,6 +44,65 @@ bool jpeg_has_eoi(const std::vector<std::uint8_t>& b) {
 bool png_has_iend(const std::vector<std::uint8_t>& b) {
   static const std::uint8_t iend[8] = {'I', 'E', 'N', 'D', 0xAE, 0x42, 0x60, 0x82};
   return b.size() >= 20 && std::search(b.end() - 20, b.end(), iend, iend + 8) != b.end();
+}
+
+// Largest raster decoded: 2^28 pixels (16384 x 16384). OpenCV's own limit (2^30) would let a
+// 100-byte PNG make it allocate gigabytes before the truncated data is noticed.
+constexpr std::uint64_t kMaxPixels = 1ull << 28;
+
+std::uint32_t be32(const std::uint8_t* p) { return (std::uint32_t(p[0]) << 24) | (p[1] << 16) | (p[2] << 8) | p[3]; }
+std::uint16_t be16(const std::uint8_t* p) { return static_cast<std::uint16_t>((p[0] << 8) | p[1]); }
+std::uint32_t le32(const std::uint8_t* p) { return (std::uint32_t(p[3]) << 24) | (p[2] << 16) | (p[1] << 8) | p[0]; }
+
+// Width and height declared in the header of a PNG, JPEG, BMP or TIFF (first image), read
+// without decoding; {0, 0} when the header cannot be understood (OpenCV then decides).
+std::pair<std::uint64_t, std::uint64_t> declared_size(const std::vector<std::uint8_t>& b) {
+  const std::size_t n = b.size();
+  if (is_png(b) && n >= 24 && std::memcmp(b.data() + 12, "IHDR", 4) == 0) return {be32(&b[16]), be32(&b[20])};
+  if (is_jpeg(b)) {
+    std::size_t i = 2;
+    while (i + 3 < n) {
+      if (b[i] != 0xFF) return {0, 0};
+      const std::uint8_t m = b[i + 1];
+      if (m == 0xFF) {  // fill byte
+        ++i;
+        continue;
+      }
+      if (m == 0x01 || (m >= 0xD0 && m <= 0xD9)) {  // markers without a length
+        i += 2;
+        continue;
+      }
+      const std::size_t len = be16(&b[i + 2]);
+      const bool sof = m >= 0xC0 && m <= 0xCF && m != 0xC4 && m != 0xC8 && m != 0xCC;
+      if (sof && i + 9 <= n) return {be16(&b[i + 7]), be16(&b[i + 5])};
+      if (m == 0xDA || len < 2) return {0, 0};
+      i += 2 + len;
+    }
+    return {0, 0};
+  }
+  if (n >= 26 && b[0] == 'B' && b[1] == 'M') {
+    const auto w = static_cast<std::int32_t>(le32(&b[18])), h = static_cast<std::int32_t>(le32(&b[22]));
+    return {static_cast<std::uint64_t>(std::llabs(w)), static_cast<std::uint64_t>(std::llabs(h))};
+  }
+  const bool ii = n >= 8 && b[0] == 'I' && b[1] == 'I' && b[2] == 42 && b[3] == 0;
+  const bool mm = n >= 8 && b[0] == 'M' && b[1] == 'M' && b[2] == 0 && b[3] == 42;
+  if (ii || mm) {
+    auto u16 = [&](std::size_t o) -> std::uint32_t { return ii ? (b[o] | (b[o + 1] << 8)) : be16(&b[o]); };
+    auto u32 = [&](std::size_t o) -> std::uint32_t { return ii ? le32(&b[o]) : be32(&b[o]); };
+    const std::size_t ifd = u32(4);
+    if (ifd + 2 > n) return {0, 0};
+    const std::size_t count = u16(ifd);
+    std::uint64_t w = 0, h = 0;
+    for (std::size_t k = 0; k < count && ifd + 2 + 12 * (k + 1) <= n; ++k) {
+      const std::size_t e = ifd + 2 + 12 * k;
+      const std::uint32_t tag = u16(e), type = u16(e + 2);
+      const std::uint64_t v = type == 3 ? u16(e + 8) : type == 4 ? u32(e + 8) : 0;
+      if (tag == 256) w = v;
+      if (tag == 257) h = v;
+    }
+    return {w, h};
+  }
+  return {0, 0};
 }
 
 // One conversion for every path (file decode and in-memory arrays): v / max computed in double,
@@ -106,6 +168,10 @@ Image decode_image(const std::vector<std::uint8_t>& bytes, const std::string& na
     throw InputError(at_file(name, "truncated or corrupt JPEG (no end-of-image marker)"));
   if (is_png(bytes) && !png_has_iend(bytes))
     throw InputError(at_file(name, "truncated or corrupt PNG (no IEND chunk)"));
+  const auto [dw, dh] = declared_size(bytes);
+  if (dw * dh > kMaxPixels)  // both < 2^32: the product fits
+    throw InputError(at_file(name, "declares " + std::to_string(dw) + " x " + std::to_string(dh) +
+                                       " pixels, more than the limit of " + std::to_string(kMaxPixels) + " per image"));
   cv::utils::logging::setLogLevel(cv::utils::logging::LOG_LEVEL_SILENT);
   cv::Mat m;
   try {

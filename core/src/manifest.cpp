@@ -54,6 +54,9 @@ Record record_from_json(const json& j, const std::string& where) {
   if (!j.is_object()) throw InputError(where + ": expected a JSON object");
   Record r;
   r.path = get_string(j, "path", where, true);
+  if (r.path.find('\0') != std::string::npos)
+    throw InputError(where + ": path contains a NUL byte (\\u0000), which no file name can hold; the part before it, '" +
+                     r.path.substr(0, r.path.find('\0')) + "', would name a different file");
   if (!is_safe_relative_path(r.path))
     throw InputError(where + ": path '" + r.path + "' must be relative and stay inside the dataset folder");
   r.modality = get_string(j, "modality", where, true);
@@ -79,6 +82,32 @@ Record record_from_json(const json& j, const std::string& where) {
     if (!known_fields().count(it.key())) extra[it.key()] = it.value();
   r.extra_json = extra.dump();
   return r;
+}
+
+fs::path Dataset::image_path(const Record& r) const {
+  const fs::path p = root / r.path;
+  // Only paths that pass through a symbolic link can leave the folder (record_from_json already
+  // refused "..", absolute paths and NUL bytes); check those, cheaply skip the rest.
+  std::error_code ec;
+  bool linked = false;
+  fs::path walk = root;
+  for (const auto& part : fs::path(r.path)) {
+    walk /= part;
+    if (fs::is_symlink(fs::symlink_status(walk, ec))) {
+      linked = true;
+      break;
+    }
+  }
+  if (!linked) return p;
+  const fs::path real = fs::canonical(p, ec);
+  if (ec) return p;  // dangling or a loop: the reader reports it
+  const fs::path base = fs::canonical(root, ec);
+  if (ec) return p;
+  const auto rel = real.lexically_relative(base);
+  if (rel.empty() || *rel.begin() == "..")
+    throw InputError(at_file((root / "manifest.jsonl").string(), "path '" + r.path + "' is a symbolic link to " +
+                                                                   real.string() + ", outside the dataset folder; refused"));
+  return p;
 }
 
 std::vector<std::string> Dataset::modalities() const {
@@ -115,12 +144,7 @@ Dataset load_dataset(const fs::path& dir_or_manifest) {
   while (std::getline(in, line)) {
     ++lineno;
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    json j;
-    try {
-      j = json::parse(line);
-    } catch (const json::parse_error& e) {
-      throw InputError(at_line(mname, lineno, std::string("not valid JSON (") + e.what() + ")"));
-    }
+    const json j = parse_json_strict(line, mname + ":" + std::to_string(lineno));
     Record r = record_from_json(j, mname + ":" + std::to_string(lineno));
     if (!paths.insert(r.path).second)
       throw InputError(at_line(mname, lineno, "duplicate path '" + r.path + "'"));
@@ -128,6 +152,33 @@ Dataset load_dataset(const fs::path& dir_or_manifest) {
   }
   if (ds.records.empty()) throw InputError(at_file(mname, "manifest has no records (empty dataset)"));
   return ds;
+}
+
+void check_dataset_output(const fs::path& out, bool overwrite) {
+  std::error_code ec;
+  const auto st = fs::symlink_status(out, ec);
+  if (!fs::exists(st)) return;
+  if (!fs::is_directory(fs::status(out, ec)))
+    throw InputError(at_file(out.string(), "exists and is not a folder"));
+  bool dataset = false, other = false;
+  std::string other_name;
+  for (const auto& e : fs::directory_iterator(out, ec)) {
+    const std::string n = e.path().filename().string();
+    if (n == "manifest.jsonl" || n == "manifest.jsonl.partial" || n == "images" || n == "skipped.jsonl" ||
+        n == ".images.partial") {
+      dataset = true;
+    } else {
+      other = true;
+      if (other_name.empty()) other_name = n;
+    }
+  }
+  if (ec) throw InputError(at_file(out.string(), "cannot list folder: " + ec.message()));
+  if (other)
+    throw InputError(at_file(out.string(), "is not empty and holds files that are not part of a dataset (e.g. '" +
+                                               other_name + "'); choose a new or empty output folder (nothing was deleted)"));
+  if (dataset && !overwrite)
+    throw DatasetExistsError(at_file(out.string(), "already holds a dataset (manifest.jsonl or images/); choose "
+                                                   "another output folder or ask for it to be overwritten"));
 }
 
 void write_manifest(const fs::path& dir, const std::vector<Record>& records) {

@@ -1,5 +1,6 @@
 // NIfTI-1 single-file reader (.nii, .nii.gz). The 348-byte header is parsed here; zlib's gz*
 // functions read plain and gzip-compressed files alike.
+#include <unistd.h>
 #include <zlib.h>
 
 #include <algorithm>
@@ -9,6 +10,7 @@
 #include <cstring>
 
 #include "medsyn/core/error.h"
+#include "medsyn/core/fs.h"
 #include "medsyn/core/medical_io.h"
 
 namespace fs = std::filesystem;
@@ -22,31 +24,71 @@ std::string lower(std::string s) {
   return s;
 }
 
-// Whole (decompressed) file; InputError for corrupt or truncated gzip streams.
-std::vector<std::uint8_t> read_maybe_gz(const fs::path& path) {
-  const std::string name = path.string();
-  gzFile f = gzopen(name.c_str(), "rb");
-  if (!f) throw InputError(at_file(name, "cannot open for reading"));
-  std::vector<std::uint8_t> out;
-  std::uint8_t buf[1 << 16];
-  for (;;) {
-    const int n = gzread(f, buf, sizeof buf);
-    if (n < 0) {
-      int err = 0;
-      const std::string msg = gzerror(f, &err);
-      gzclose(f);
-      throw InputError(at_file(name, "corrupt or truncated gzip data (" + msg + ")"));
+// Bytes a file may hold after the voxels its header declares: NIfTI allows nothing there, but
+// some writers pad; more than this is refused (a crafted or corrupt file, or a gzip bomb).
+constexpr std::size_t kTrailingSlack = 1 << 20;
+// Largest volume read: 2^30 voxels (4 GiB as float32 samples).
+constexpr std::uint64_t kMaxVoxels = 1ull << 30;
+
+// A plain or gzip-compressed file, read incrementally so that memory follows the bytes the
+// header asked for, never what the stream would inflate to.
+class GzReader {
+ public:
+  explicit GzReader(const fs::path& path) : name_(path.string()) {
+    const int fd = open_regular_file(path, "reading");  // refuses FIFOs and devices
+    f_ = gzdopen(fd, "rb");
+    if (!f_) {
+      ::close(fd);
+      throw InputError(at_file(name_, "cannot open for reading"));
     }
-    if (n == 0) break;
-    out.insert(out.end(), buf, buf + n);
   }
-  int err = 0;
-  const std::string msg = gzerror(f, &err);
-  gzclose(f);
-  if (err != Z_OK && err != Z_STREAM_END)
-    throw InputError(at_file(name, "corrupt or truncated gzip data (" + msg + ")"));
-  return out;
-}
+  ~GzReader() { gzclose(f_); }
+  GzReader(const GzReader&) = delete;
+  GzReader& operator=(const GzReader&) = delete;
+
+  // Appends up to `want` bytes to `out` (fewer only at the end of the data).
+  std::size_t read(std::vector<std::uint8_t>& out, std::uint64_t want) {
+    std::size_t got = 0;
+    std::uint8_t buf[1 << 16];
+    while (got < want) {
+      const unsigned chunk = static_cast<unsigned>(std::min<std::uint64_t>(sizeof buf, want - got));
+      const int n = gzread(f_, buf, chunk);
+      if (n < 0) fail();
+      if (n == 0) break;
+      out.insert(out.end(), buf, buf + n);
+      got += static_cast<std::size_t>(n);
+    }
+    if (got < want) check_ok();
+    return got;
+  }
+  // Reads and discards up to `limit` + 1 bytes; returns how many there were.
+  std::uint64_t skip(std::uint64_t limit) {
+    std::uint64_t got = 0;
+    std::uint8_t buf[1 << 16];
+    while (got <= limit) {
+      const int n = gzread(f_, buf, sizeof buf);
+      if (n < 0) fail();
+      if (n == 0) break;
+      got += static_cast<std::uint64_t>(n);
+    }
+    if (got <= limit) check_ok();
+    return got;
+  }
+
+ private:
+  [[noreturn]] void fail() {
+    int err = 0;
+    const std::string msg = gzerror(f_, &err);
+    throw InputError(at_file(name_, "corrupt or truncated gzip data (" + msg + ")"));
+  }
+  void check_ok() {
+    int err = 0;
+    const std::string msg = gzerror(f_, &err);
+    if (err != Z_OK && err != Z_STREAM_END) throw InputError(at_file(name_, "corrupt or truncated gzip data (" + msg + ")"));
+  }
+  std::string name_;
+  gzFile f_ = nullptr;
+};
 
 template <class T>
 T load(const std::uint8_t* p, bool swap) {
@@ -110,9 +152,9 @@ SampleStack read_nifti(const fs::path& path, int axis, int step, std::size_t* no
   const std::string name = path.string();
   if (axis < 0 || axis > 2) throw InputError(at_file(name, "slice axis must be 0, 1 or 2"));
   if (step < 1) throw InputError(at_file(name, "slice step must be >= 1"));
-  std::error_code ec;
-  if (!fs::is_regular_file(path, ec)) throw InputError(at_file(name, "file does not exist"));
-  const std::vector<std::uint8_t> b = read_maybe_gz(path);
+  GzReader gz(path);  // "file does not exist", or a refusal for FIFOs and devices
+  std::vector<std::uint8_t> b;
+  gz.read(b, 348);
   if (b.size() < 348) throw InputError(at_file(name, "too short for a NIfTI-1 header (" + std::to_string(b.size()) + " bytes, need 348)"));
   const std::int32_t sizeof_hdr = load<std::int32_t>(b.data(), false);
   bool swap = false;
@@ -145,6 +187,8 @@ SampleStack read_nifti(const fs::path& path, int axis, int step, std::size_t* no
                                        " (supported: uint8, int8, int16, uint16, int32, uint32, float32, float64)"));
   const float vox_offset_f = load<float>(b.data() + 108, swap);
   if (!(vox_offset_f >= 348.f)) throw InputError(at_file(name, "header field vox_offset must be >= 348"));
+  if (!(vox_offset_f <= 16777216.f))  // 16 MiB of header extensions: far more than any real file
+    throw InputError(at_file(name, "header field vox_offset = " + std::to_string(vox_offset_f) + " is implausibly large"));
   const std::size_t vox_offset = static_cast<std::size_t>(vox_offset_f);
   float slope = load<float>(b.data() + 112, swap), inter = load<float>(b.data() + 116, swap);
   if (!std::isfinite(slope) || slope == 0.f) {  // NIfTI: scl_slope 0 means "no scaling"
@@ -153,12 +197,25 @@ SampleStack read_nifti(const fs::path& path, int axis, int step, std::size_t* no
   }
   if (!std::isfinite(inter)) inter = 0.f;
   const std::int64_t nx = n[0], ny = n[1], nz = n[2], nt = n[3];
-  const std::size_t nvox = static_cast<std::size_t>(nx * ny * nz * nt);
-  const std::size_t need = vox_offset + nvox * dt->bytes;
+  // Sizes from the header, overflow-checked and bounded before anything is allocated.
+  const std::string dims_what = at_file(name, "the declared dimensions");
+  const std::uint64_t nvox = checked_mul(checked_mul(checked_mul(nx, ny, dims_what), nz, dims_what), nt, dims_what);
+  if (nvox > kMaxVoxels)
+    throw InputError(at_file(name, std::to_string(nx) + "x" + std::to_string(ny) + "x" + std::to_string(nz) + "x" +
+                                       std::to_string(nt) + " = " + std::to_string(nvox) + " voxels, more than the limit of " +
+                                       std::to_string(kMaxVoxels) + " per file"));
+  const std::size_t need = vox_offset + static_cast<std::size_t>(nvox) * dt->bytes;
+  gz.read(b, need - b.size());
   if (b.size() < need)
     throw InputError(at_file(name, "truncated NIfTI: " + std::to_string(nx) + "x" + std::to_string(ny) + "x" +
                                        std::to_string(nz) + "x" + std::to_string(nt) + " " + dt->name + " voxels need " +
                                        std::to_string(need) + " bytes, the file has " + std::to_string(b.size())));
+  // What follows the declared voxels is read only up to the slack: a file that inflates beyond
+  // it is refused instead of being read whole.
+  if (gz.skip(kTrailingSlack) > kTrailingSlack)
+    throw InputError(at_file(name, "holds (or inflates to) more than " + std::to_string(kTrailingSlack) +
+                                       " bytes beyond the " + std::to_string(need) +
+                                       " its header declares (corrupt or crafted); refusing"));
 
   SampleStack s;
   s.format = "nifti";

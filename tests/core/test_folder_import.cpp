@@ -123,8 +123,9 @@ TEST_CASE("folder import: labels from subfolders, prompts, sorted deterministic 
   // same input -> byte-identical manifest
   import_folder(src, tmp / "out2", o);
   CHECK(read_file_text(tmp / "out1" / "manifest.jsonl") == read_file_text(tmp / "out2" / "manifest.jsonl"));
-  // a second import into the same folder needs --overwrite
-  CHECK_THROWS_WITH(import_folder(src, tmp / "out1", o), Catch::Contains("--overwrite"));
+  // a second import into the same folder needs overwrite (the CLI's --overwrite)
+  CHECK_THROWS_AS(import_folder(src, tmp / "out1", o), DatasetExistsError);
+  CHECK_THROWS_WITH(import_folder(src, tmp / "out1", o), Catch::Contains("already holds a dataset"));
   o.overwrite = true;
   o.prompt_template = "{specialty} image of {modality} ({label})";
   import_folder(src, tmp / "out1", o);
@@ -187,11 +188,15 @@ TEST_CASE("folder import bad input: truncated, corrupt, unknown formats, empty f
   CHECK(skipped[3]["file"] == "f_bad.dcm");
   CHECK(skipped[4]["file"] == "g_bad.nii.gz");
   CHECK(load_dataset(tmp / "out").records.size() == 2);
-  // only bad files: error even with skip_bad, skipped.jsonl still written
+  // only bad files: error even with skip_bad; the reasons are in the message and nothing is
+  // written (imports are all-or-nothing: no folder with only skipped.jsonl)
   const fs::path bad_only = tmp / "bad_only";
   atomic_write_text(bad_only / "x.txt", "x");
-  CHECK_THROWS_WITH(import_folder(bad_only, tmp / "out_bad", o), Catch::Contains("no image could be imported"));
-  CHECK(read_jsonl(tmp / "out_bad" / "skipped.jsonl").size() == 1);
+  CHECK_THROWS_WITH(import_folder(bad_only, tmp / "out_bad", o),
+                    Catch::Contains("no image could be imported") && Catch::Contains("x.txt") &&
+                        Catch::Contains("unknown image format"));
+  CHECK_FALSE(fs::exists(tmp / "out_bad"));
+  CHECK_FALSE(fs::exists(tmp / "out_bad.partial"));
   // empty and missing folders
   ensure_dir(tmp / "empty");
   CHECK_THROWS_WITH(import_folder(tmp / "empty", tmp / "out_e", o), Catch::Contains("empty") && Catch::Contains("empty"));

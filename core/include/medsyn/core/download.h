@@ -25,7 +25,9 @@ struct MedMnistFetchResult {
 // CACHE/medmnist/NAME.npz unless a file with the catalog md5 is already there, verifies the md5
 // (InputError "URL: md5 mismatch: expected ..., got ..." and nothing kept on mismatch), then
 // imports it into `out_dir` with import_medmnist. `cache_dir` empty -> default_cache_dir()/downloads.
+// An existing dataset in `out_dir` is refused before downloading unless `overwrite`.
 MedMnistFetchResult fetch_medmnist(const std::string& name, const std::filesystem::path& out_dir,
-                                   const std::string& url = "", const std::filesystem::path& cache_dir = {});
+                                   const std::string& url = "", const std::filesystem::path& cache_dir = {},
+                                   bool overwrite = false);
 
 }  // namespace medsyn

@@ -16,7 +16,12 @@
 // bit_depth, units.
 // Bad input (unreadable, truncated or corrupt files, unknown formats, files outside label
 // folders) throws InputError naming the file, unless skip_bad, which records it in skipped.jsonl.
-// Images are written atomically, the manifest through ManifestWriter.
+// Only regular files are read. FIFOs, devices, sockets, dangling symbolic links, link loops and
+// links to folders are bad entries (named, with the reason); a link to a file outside SRC is one
+// too unless follow_symlinks (so a source folder cannot make the tool read /etc/passwd).
+// All or nothing: everything is written into the sibling "OUT.partial" and renamed to OUT at the
+// end; a failure leaves nothing behind (no images, no empty folder). An existing dataset in OUT
+// is refused unless overwrite, and then replaced whole (check_dataset_output, manifest.h).
 #include <cstddef>
 #include <filesystem>
 #include <map>
@@ -33,7 +38,8 @@ struct FolderImportOptions {
   std::string prompt_template;  // "" -> "{modality}" or "{modality}, {label}" with labels
   bool labels_from_subfolders = false;
   bool skip_bad = false;
-  bool overwrite = false;       // replace OUT/images and manifests of an earlier import
+  bool overwrite = false;       // replace an earlier import in OUT (the folder is replaced whole)
+  bool follow_symlinks = false; // read files reached through links that point outside SRC
   std::optional<Window> window; // DICOM/NIfTI values (e.g. HU) -> [0,1]
   int axis = 2;                 // NIfTI slice axis
   int slice_step = 1;           // NIfTI: keep every n-th slice

@@ -11,7 +11,14 @@ namespace medsyn {
 using json = nlohmann::json;
 using ordered_json = nlohmann::ordered_json;
 
-json read_json_file(const std::filesystem::path& path);  // InputError with file and parse position
+// Strict reads for files from users. InputError naming `where` (a file, or "FILE:LINE") for:
+//   - syntax errors: "invalid JSON at line L, column C (after $.a.b): <parser message>"
+//   - numbers that overflow a double (1e400): "... number overflow parsing '1e400'"
+//   - a key repeated in one object: "duplicate key 'k' in $.a (a key may appear once)" -- parsers
+//     disagree on which copy wins (nlohmann keeps the first, Python the last), so it is refused.
+json parse_json_strict(const std::string& text, const std::string& where);
+ordered_json parse_ordered_json_strict(const std::string& text, const std::string& where);
+json read_json_file(const std::filesystem::path& path);  // parse_json_strict of the file's text
 void write_json_file(const std::filesystem::path& path, const json& j, int indent = 2);  // atomic
 void write_json_file(const std::filesystem::path& path, const ordered_json& j, int indent = 2);
 

@@ -13,6 +13,8 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+#include "medsyn/core/error.h"
+
 namespace medsyn {
 
 struct Record {
@@ -36,7 +38,10 @@ struct Dataset {
   std::filesystem::path root;  // folder holding manifest.jsonl
   std::vector<Record> records;
 
-  std::filesystem::path image_path(const Record& r) const { return root / r.path; }
+  // root / r.path. Refuses (InputError naming the manifest entry) a path that reaches outside the
+  // dataset folder through a symbolic link (a dataset must not make the tool read /etc/passwd);
+  // links that stay inside the folder are fine. A missing file is left to the reader to report.
+  std::filesystem::path image_path(const Record& r) const;
   // Distinct modalities in first-seen order.
   std::vector<std::string> modalities() const;
   // Records matching the filters (empty filter = any).
@@ -46,6 +51,16 @@ struct Dataset {
 // Reads DIR/manifest.jsonl (or a path to a .jsonl file). Validates every line: JSON, required
 // fields, safe relative paths, duplicate paths. Throws InputError "DIR/manifest.jsonl:LINE: ...".
 Dataset load_dataset(const std::filesystem::path& dir_or_manifest);
+
+// Before an import writes a dataset into `out`: InputError (DatasetExistsError when an earlier
+// dataset is the reason) if `out` is a file, holds a dataset (manifest.jsonl, images/,
+// skipped.jsonl) and `overwrite` is false, or holds other files (never deleted, with or without
+// `overwrite`). An empty or missing folder is fine.
+class DatasetExistsError : public InputError {
+ public:
+  using InputError::InputError;
+};
+void check_dataset_output(const std::filesystem::path& out, bool overwrite);
 
 // Writes manifest.jsonl atomically.
 void write_manifest(const std::filesystem::path& dir, const std::vector<Record>& records);

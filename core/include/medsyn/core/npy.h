@@ -1,5 +1,10 @@
 #pragma once
-// NumPy .npy and .npz I/O (format version 1.0/2.0, little-endian, C order).
+// NumPy .npy and .npz I/O (format version 1.0/2.0/3.0, little-endian; Fortran-ordered arrays,
+// which np.save writes for e.g. transposed views, are converted to C order when read).
+// Hostile input: every size is computed from the header with overflow checks before anything is
+// allocated, and memory grows only with bytes really present. An .npz member must hold exactly
+// its declared array (bytes after it are refused, as is a member name that appears twice) and
+// must not declare more than Deflate could expand its compressed bytes to.
 // Matrices are always compact row-major: element (i, j) of an N x D array is data[i*D + j].
 //   write_npy / write_npz are atomic (temp file + rename).
 //   read_npz reads stored and Deflate-compressed archives (np.savez and np.savez_compressed).
@@ -36,6 +41,13 @@ NpyArray read_npy(const std::filesystem::path& path);
 void write_npy(const std::filesystem::path& path, const NpyArray& a);
 
 std::map<std::string, NpyArray> read_npz(const std::filesystem::path& path);
+// dtype and shape of every member, reading only their headers (cheap: sizes can be checked
+// before the data is loaded).
+struct NpyInfo {
+  DType dtype = DType::f32;
+  std::vector<std::int64_t> shape;
+};
+std::map<std::string, NpyInfo> read_npz_info(const std::filesystem::path& path);
 // Keys without the ".npy" suffix. `compress` uses Deflate (like np.savez_compressed).
 void write_npz(const std::filesystem::path& path, const std::map<std::string, NpyArray>& arrays,
                bool compress = false);
