@@ -7,6 +7,7 @@
 
 #include "commands.h"
 #include "medsyn/core/error.h"
+#include "medsyn/core/option_error.h"
 #include "medsyn/core/provenance.h"
 
 int main(int argc, char** argv) {
@@ -38,6 +39,9 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     const int code = app.exit(e);  // prints help/version (code 0) or the usage error
     return code == 0 ? 0 : static_cast<int>(medsyn::ExitCode::bad_input);
+  } catch (const medsyn::OptionError& e) {  // a library names the option's field; the CLI its flag
+    std::cerr << "error: " << medsyn::flag_message(e) << std::endl;
+    return static_cast<int>(medsyn::ExitCode::bad_input);
   } catch (const medsyn::InputError& e) {
     std::cerr << "error: " << e.what() << std::endl;
     return static_cast<int>(medsyn::ExitCode::bad_input);
