@@ -12,7 +12,7 @@
 
 int main(int argc, char** argv) {
   // Keep big tensors and feature matrices off mmap: repeated mmap/munmap of large blocks costs
-  // 2-4x on CPU training steps (measured; see README "Performance notes").
+  // 2-4x on CPU training steps (measured; see docs/installing.md "Performance notes").
   mallopt(M_MMAP_THRESHOLD, INT_MAX);
   mallopt(M_TRIM_THRESHOLD, INT_MAX);
 

@@ -37,7 +37,7 @@ MedMnistImportResult import_medmnist(const fs::path& npz, const fs::path& out_di
   if (!info) {
     std::string known;
     for (const auto& i : medmnist_catalog()) known += (known.empty() ? "" : ", ") + i.name;
-    throw InputError(at_file(npz.string(), "unknown MedMNIST set '" + name + "' (give its name; known: " + known + ")"));
+    throw InputError(at_file(npz.string(), "unknown MedMNIST set '" + name + "' (name the set explicitly when the file name does not say it; known: " + known + ")"));
   }
   auto arrays = read_npz(npz);
   MedMnistImportResult result;
