@@ -7,11 +7,12 @@
 
 #include "commands.h"
 #include "medsyn/core/error.h"
+#include "medsyn/core/option_error.h"
 #include "medsyn/core/provenance.h"
 
 int main(int argc, char** argv) {
   // Keep big tensors and feature matrices off mmap: repeated mmap/munmap of large blocks costs
-  // 2-4x on CPU training steps (measured; see README "Performance notes").
+  // 2-4x on CPU training steps (measured; see docs/installing.md "Performance notes").
   mallopt(M_MMAP_THRESHOLD, INT_MAX);
   mallopt(M_TRIM_THRESHOLD, INT_MAX);
 
@@ -38,6 +39,9 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     const int code = app.exit(e);  // prints help/version (code 0) or the usage error
     return code == 0 ? 0 : static_cast<int>(medsyn::ExitCode::bad_input);
+  } catch (const medsyn::OptionError& e) {  // a library names the option's field; the CLI its flag
+    std::cerr << "error: " << medsyn::flag_message(e) << std::endl;
+    return static_cast<int>(medsyn::ExitCode::bad_input);
   } catch (const medsyn::InputError& e) {
     std::cerr << "error: " << e.what() << std::endl;
     return static_cast<int>(medsyn::ExitCode::bad_input);

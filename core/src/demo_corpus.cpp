@@ -11,6 +11,7 @@
 
 #include "medsyn/core/debian_package.h"
 #include "medsyn/core/error.h"
+#include "medsyn/core/option_error.h"
 #include "medsyn/core/fs.h"
 #include "medsyn/core/hashing.h"
 #include "medsyn/core/image_io.h"
@@ -148,13 +149,13 @@ fs::path find_default_medmnist_dir() {
 }
 
 DemoResult build_demo_corpus(const DemoOptions& opts) {
-  if (opts.out.empty()) throw InputError("data demo: --out is required");
+  if (opts.out.empty()) throw OptionError("out", "an output folder is required");
   const fs::path cache = opts.cache_dir.empty() ? default_package_cache() : opts.cache_dir;
   fs::path mm_dir;
   if (opts.with_medmnist) {
     if (opts.medmnist_dir) {
       mm_dir = *opts.medmnist_dir;
-      if (!fs::is_directory(mm_dir)) throw InputError(at_file(mm_dir.string(), "--medmnist-dir: folder does not exist"));
+      if (!fs::is_directory(mm_dir)) throw OptionError("medmnist_dir", mm_dir.string() + ": folder does not exist");
     } else {
       mm_dir = find_default_medmnist_dir();
     }
@@ -315,7 +316,7 @@ DemoResult build_demo_corpus(const DemoOptions& opts) {
                  info.licence + " |\n";
     }
   } else if (opts.with_medmnist) {
-    log_info("no MedMNIST folder found (pass --medmnist-dir); the demo corpus has no MedMNIST sets");
+    log_info("no MedMNIST folder found (give medmnist_dir); the demo corpus has no MedMNIST sets");
   }
 
   // SOURCES.md

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "medsyn/core/error.h"
+#include "medsyn/core/option_error.h"
 #include "medsyn/core/fs.h"
 #include "medsyn/core/hashing.h"
 #include "medsyn/core/image_io.h"
@@ -147,19 +148,19 @@ std::string expand_prompt(const std::string& tmpl, const std::string& modality, 
       continue;
     }
     const auto close = tmpl.find('}', i);
-    if (close == std::string::npos) throw InputError("--prompt: unclosed '{' in '" + tmpl + "'");
+    if (close == std::string::npos) throw OptionError("prompt", "unclosed '{' in '" + tmpl + "'");
     const std::string key = tmpl.substr(i + 1, close - i - 1);
     if (key == "modality") {
       std::string m = modality;
       std::replace(m.begin(), m.end(), '_', ' ');
       out += m;
     } else if (key == "label") {
-      if (!have_label) throw InputError("--prompt: {label} needs --labels-from-subfolders");
+      if (!have_label) throw OptionError("prompt", "{label} needs labels_from_subfolders");
       out += label;
     } else if (key == "specialty") {
       out += specialty;
     } else {
-      throw InputError("--prompt: unknown placeholder {" + key + "} (known: {modality}, {label}, {specialty})");
+      throw OptionError("prompt", "unknown placeholder {" + key + "} (known: {modality}, {label}, {specialty})");
     }
     i = close + 1;
   }
@@ -167,11 +168,11 @@ std::string expand_prompt(const std::string& tmpl, const std::string& modality, 
 }
 
 FolderImportResult import_folder(const fs::path& src, const fs::path& out, const FolderImportOptions& opts) {
-  if (opts.modality.empty()) throw InputError("--modality is required and must not be empty");
+  if (opts.modality.empty()) throw OptionError("modality", "is required and must not be empty");
   if (opts.png_bits != 0 && opts.png_bits != 8 && opts.png_bits != 16)
-    throw InputError("--png-bits: expected 8 or 16, got " + std::to_string(opts.png_bits));
-  if (opts.slice_step < 1) throw InputError("--slice-step: must be >= 1");
-  if (opts.axis < 0 || opts.axis > 2) throw InputError("--axis: must be x, y or z");
+    throw OptionError("png_bits", "expected 8 or 16, got " + std::to_string(opts.png_bits));
+  if (opts.slice_step < 1) throw OptionError("slice_step", "must be >= 1");
+  if (opts.axis < 0 || opts.axis > 2) throw OptionError("axis", "must be x, y or z");
   std::error_code ec;
   if (!fs::exists(src, ec)) throw InputError(at_file(src.string(), "source folder does not exist"));
   if (!fs::is_directory(src, ec)) throw InputError(at_file(src.string(), "is not a folder"));
@@ -204,7 +205,7 @@ FolderImportResult import_folder(const fs::path& src, const fs::path& out, const
     for (const auto& f : files)
       if (auto slash = f.find('/'); slash != std::string::npos) names.insert(f.substr(0, slash));
     if (names.empty())
-      throw InputError(at_file(src.string(), "--labels-from-subfolders: no subfolders (put images in SRC/<label>/...)"));
+      throw InputError(at_file(src.string(), "labels_from_subfolders is set but there are no subfolders (put images in SRC/<label>/...)"));
     long id = 0;
     for (const auto& n : names) label_ids[n] = id++;
   }
@@ -233,7 +234,7 @@ FolderImportResult import_folder(const fs::path& src, const fs::path& out, const
       if (opts.labels_from_subfolders) {
         const auto slash = rel.find('/');
         if (slash == std::string::npos)
-          throw InputError(at_file(path.string(), "is not inside a label subfolder (--labels-from-subfolders)"));
+          throw InputError(at_file(path.string(), "is not inside a label subfolder (labels_from_subfolders is set)"));
         label_name = rel.substr(0, slash);
         label = label_ids.at(label_name);
       }
@@ -285,7 +286,7 @@ FolderImportResult import_folder(const fs::path& src, const fs::path& out, const
         if (o.img.channels == 2) o.img = to_channels(o.img, 1);  // gray + alpha: keep gray
         o.extra["normalisation"] = {{"method", "bit_depth"}};
         if (opts.window && !warned_window) {
-          log_warn("--window applies to DICOM and NIfTI values; " + format + " files such as " + path.string() +
+          log_warn("the window option applies to DICOM and NIfTI values; " + format + " files such as " + path.string() +
                    " are imported unchanged");
           warned_window = true;
         }

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "medsyn/core/error.h"
+#include "medsyn/core/option_error.h"
 #include "medsyn/core/medical_io.h"
 
 namespace medsyn {
@@ -37,11 +38,11 @@ Window parse_window(const std::string& text, const std::string& what) {
   std::string names;
   for (const auto& p : kPresets) names += std::string(names.empty() ? "" : ", ") + p.name;
   if (comma == std::string::npos)
-    throw InputError(what + ": expected CENTER,WIDTH (e.g. 40,80) or a preset (" + names + "), got '" + text + "'");
+    throw OptionError(what, "expected CENTER,WIDTH (e.g. 40,80) or a preset (" + names + "), got '" + text + "'");
   Window w;
   if (!parse_double(text.substr(0, comma), w.center) || !parse_double(text.substr(comma + 1), w.width))
-    throw InputError(what + ": expected two numbers CENTER,WIDTH (e.g. 40,80), got '" + text + "'");
-  if (w.width <= 0) throw InputError(what + ": window width must be > 0, got " + text.substr(comma + 1));
+    throw OptionError(what, "expected two numbers CENTER,WIDTH (e.g. 40,80), got '" + text + "'");
+  if (w.width <= 0) throw OptionError(what, "window width must be > 0, got " + text.substr(comma + 1));
   w.source = "user";
   return w;
 }

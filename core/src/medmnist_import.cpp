@@ -40,7 +40,7 @@ MedMnistInfo resolve_info(const fs::path& npz, const std::string& name_override)
   if (!info) {
     std::string known;
     for (const auto& i : medmnist_catalog()) known += (known.empty() ? "" : ", ") + i.name;
-    throw InputError(at_file(npz.string(), "unknown MedMNIST set '" + name + "' (use --name; known: " + known + ")"));
+    throw InputError(at_file(npz.string(), "unknown MedMNIST set '" + name + "' (name the set explicitly when the file name does not say it; known: " + known + ")"));
   }
   return *info;
 }

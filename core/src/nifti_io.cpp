@@ -11,6 +11,7 @@
 
 #include "medsyn/core/error.h"
 #include "medsyn/core/fs.h"
+#include "medsyn/core/option_error.h"
 #include "medsyn/core/medical_io.h"
 
 namespace fs = std::filesystem;
@@ -140,7 +141,7 @@ int parse_slice_axis(const std::string& text) {
   if (t == "0" || t == "x" || t == "sagittal") return 0;
   if (t == "1" || t == "y" || t == "coronal") return 1;
   if (t == "2" || t == "z" || t == "axial") return 2;
-  throw InputError("--axis: expected x|y|z (or 0|1|2, sagittal|coronal|axial), got '" + text + "'");
+  throw OptionError("axis", "expected x|y|z (or 0|1|2, sagittal|coronal|axial), got '" + text + "'");
 }
 
 const char* slice_axis_name(int axis) {

@@ -1,4 +1,5 @@
-// Generator implementations: native run, image folder with manifest, external command.
+// Generator implementations: native run and external command. (A folder of pre-generated images
+// needs no generator: the suite runner selects its records by modality in its generate stage.)
 #include "medsyn/engine/generator.h"
 
 #include <sys/wait.h>
@@ -43,49 +44,6 @@ class NativeGenerator : public Generator {
  private:
   fs::path run_;
   GenerateOptions base_;
-};
-
-class FolderGenerator : public Generator {
- public:
-  explicit FolderGenerator(fs::path dir) : dir_(std::move(dir)) {}
-  std::string id() const override { return "folder:" + dir_.string(); }
-  Dataset generate(const std::vector<std::string>& prompts, int n, std::uint64_t seed, const fs::path& out) override {
-    if (n < 1) throw InputError("folder generator: n_per_prompt must be >= 1");
-    require_fresh(out);
-    const Dataset src = load_dataset(dir_);
-    std::vector<Record> recs;
-    std::size_t k = 0;
-    for (const auto& p : prompts) {
-      std::vector<const Record*> hits;
-      for (const auto& r : src.records)
-        if (normalise_prompt(r.prompt) == normalise_prompt(p)) hits.push_back(&r);
-      if (static_cast<int>(hits.size()) < n)
-        throw InputError(at_file((dir_ / "manifest.jsonl").string(), "prompt '" + p + "' has " + std::to_string(hits.size()) +
-                                                                      " image(s), " + std::to_string(n) + " requested"));
-      for (int i = 0; i < n; ++i, ++k) {
-        Record r = *hits[i];
-        const auto ext = fs::path(r.path).extension().string();
-        char name[48];
-        std::snprintf(name, sizeof name, "images/%06zu", k);
-        r.path = std::string(name) + ext;
-        ensure_dir(out / "images");
-        const auto tmp = temp_path_for(out / r.path);
-        fs::copy_file(src.image_path(*hits[i]), tmp, fs::copy_options::overwrite_existing);
-        fs::rename(tmp, out / r.path);
-        auto extra = json::parse(r.extra_json);
-        extra["source"] = (fs::absolute(dir_) / hits[i]->path).string();
-        extra["generator"] = "folder";
-        extra["base_seed"] = seed;
-        r.extra_json = extra.dump();
-        recs.push_back(r);
-      }
-    }
-    write_manifest(out, recs);
-    return load_dataset(out);
-  }
-
- private:
-  fs::path dir_;
 };
 
 class CommandGenerator : public Generator {
@@ -202,10 +160,6 @@ std::unique_ptr<Generator> make_native_generator(const fs::path& run_dir, Genera
   if (!fs::exists(run_dir / "latest.json") && !fs::exists(run_dir / "state.json"))
     throw InputError(run_dir.string() + ": not a training run (no latest.json)");
   return std::make_unique<NativeGenerator>(run_dir, std::move(base));
-}
-std::unique_ptr<Generator> make_folder_generator(const fs::path& dataset_dir) {
-  load_dataset(dataset_dir);  // validate early
-  return std::make_unique<FolderGenerator>(dataset_dir);
 }
 std::unique_ptr<Generator> make_command_generator(const std::string& command_template, std::optional<PromptTable> prompts) {
   return std::make_unique<CommandGenerator>(command_template, std::move(prompts));

@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "medsyn/core/error.h"
+#include "medsyn/core/option_error.h"
 #include "medsyn/core/fs.h"
 #include "medsyn/core/hashing.h"
 #include "medsyn/core/image_io.h"
@@ -84,7 +85,7 @@ torch::Tensor run_sampler(const SamplerSpec& spec, const NoiseSchedule& sched, c
       x0_prev = x0;
       h_prev = h;
     } else {
-      throw InputError("--sampler '" + spec.sampler + "': expected ddim, ddpm or dpmpp2m");
+      throw OptionError("sampler", "'" + spec.sampler + "': expected ddim, ddpm or dpmpp2m");
     }
   }
   return x;
@@ -127,7 +128,7 @@ std::optional<double> load_autoencoder(const fs::path& run_dir, Autoencoder& ae)
 
 LoadedRun load_run(const fs::path& path, const torch::Device& dev, bool use_ema) {
   LoadedRun r;
-  if (!fs::exists(path)) throw InputError("--checkpoint " + path.string() + ": no such directory");
+  if (!fs::exists(path)) throw OptionError("checkpoint", path.string() + ": no such directory");
   if (fs::exists(path / "latest.json")) {
     r.run_dir = path;
     const auto lj = read_json_file(path / "latest.json");
@@ -138,7 +139,7 @@ LoadedRun load_run(const fs::path& path, const torch::Device& dev, bool use_ema)
     r.checkpoint_dir = path;
     r.run_dir = path.parent_path().parent_path();
   } else {
-    throw InputError("--checkpoint " + path.string() + ": not a training run (no latest.json) nor a checkpoint folder (no state.json)");
+    throw OptionError("checkpoint", path.string() + ": not a training run (no latest.json) nor a checkpoint folder (no state.json)");
   }
   for (const char* f : {"config.json", "vocab.json", "prompts.json"})
     if (!fs::exists(r.run_dir / f)) throw InputError(at_file((r.run_dir / f).string(), "missing (incomplete run directory)"));
@@ -206,26 +207,26 @@ namespace medsyn::engine {
 using namespace detail;
 
 Dataset generate(const GenerateOptions& opt) {
-  if (opt.prompts.empty()) throw InputError("generate: no prompts (give --prompt TEXT or --prompts FILE)");
-  if (opt.n < 1) throw InputError("--n " + std::to_string(opt.n) + ": must be >= 1");
+  if (opt.prompts.empty()) throw OptionError("prompts", "none given (give a prompt or a prompts file)");
+  if (opt.n < 1) throw OptionError("n", std::to_string(opt.n) + ": must be >= 1");
   if (fs::exists(opt.out / "manifest.jsonl"))
-    throw InputError("--out " + opt.out.string() + ": already holds a manifest.jsonl; choose an empty folder");
+    throw OptionError("out", opt.out.string() + " already holds a manifest.jsonl; choose an empty folder");
   const auto dev = parse_device(opt.device);
   auto run = load_run(opt.checkpoint, dev, true);
   SamplerSpec spec;
   spec.sampler = opt.sampler.value_or(run.cfg.sample.sampler);
   if (spec.sampler != "ddim" && spec.sampler != "ddpm" && spec.sampler != "dpmpp2m")
-    throw InputError("--sampler '" + spec.sampler + "': expected ddim, ddpm or dpmpp2m");
+    throw OptionError("sampler", "'" + spec.sampler + "': expected ddim, ddpm or dpmpp2m");
   spec.steps = opt.steps.value_or(run.cfg.sample.steps);
   spec.eta = opt.eta.value_or(run.cfg.sample.eta);
-  if (spec.eta < 0 || spec.eta > 1) throw InputError("--eta: must be in [0, 1]");
+  if (spec.eta < 0 || spec.eta > 1) throw OptionError("eta", "must be in [0, 1]");
   spec.prediction = run.cfg.diffusion.prediction;
   spec.clip = run.cfg.diffusion.clip_sample && run.cfg.autoencoder.factor == 1;
-  sampling_timesteps(run.cfg.diffusion.timesteps, spec.steps);  // validates --steps
+  sampling_timesteps(run.cfg.diffusion.timesteps, spec.steps);  // validates steps
   const double guidance = opt.guidance.value_or(run.cfg.sample.guidance);
-  if (guidance < 0) throw InputError("--guidance: must be >= 0");
+  if (guidance < 0) throw OptionError("guidance", "must be >= 0");
   const int batch = opt.batch.value_or(run.cfg.sample.batch);
-  if (batch < 1) throw InputError("--batch: must be >= 1");
+  if (batch < 1) throw OptionError("batch", "must be >= 1");
   ensure_dir(opt.out / "images");
   const std::string ckpt_hash = run.state.value("weights_sha256", "");
   std::vector<Record> records;

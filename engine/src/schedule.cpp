@@ -2,6 +2,7 @@
 #include <cmath>
 
 #include "medsyn/core/error.h"
+#include "medsyn/core/option_error.h"
 #include "medsyn/engine/schedule.h"
 
 namespace medsyn::engine {
@@ -39,7 +40,7 @@ NoiseSchedule make_schedule(const DiffusionConfig& c) {
 
 std::vector<int> sampling_timesteps(int T, int steps) {
   if (steps < 1 || steps > T)
-    throw InputError("--steps " + std::to_string(steps) + ": must be in [1, " + std::to_string(T) + "] (the model's timesteps)");
+    throw OptionError("steps", std::to_string(steps) + ": must be in [1, " + std::to_string(T) + "] (the model's timesteps)");
   std::vector<int> ts(steps);
   for (int i = 0; i < steps; ++i) {
     // trailing spacing: T-1, ..., evenly to T/steps - 1

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "medsyn/core/error.h"
+#include "medsyn/core/option_error.h"
 #include "medsyn/core/fs.h"
 #include "medsyn/core/hashing.h"
 #include "medsyn/core/image_io.h"
@@ -48,7 +49,7 @@ std::string record_prompt(const Record& r) {
 }
 
 TrainData load_training_data(const TrainOptions& opt, const EngineConfig& c) {
-  if (opt.data.empty()) throw InputError("--data: at least one dataset folder is required");
+  if (opt.data.empty()) throw OptionError("data", "at least one dataset folder is required");
   TrainData d;
   std::vector<Image> imgs;
   std::map<std::string, int> prompt_index;
@@ -100,9 +101,9 @@ TrainData load_training_data(const TrainOptions& opt, const EngineConfig& c) {
     if (!seen_mod.count(m)) {
       std::string have;
       for (const auto& s : seen_mod) have += (have.empty() ? "" : ", ") + s;
-      throw InputError("--modalities: '" + m + "' is not in the data (have: " + have + ")");
+      throw OptionError("modalities", "'" + m + "' is not in the data (have: " + have + ")");
     }
-  if (imgs.empty()) throw InputError("--data: no training images after filtering (modalities/splits)");
+  if (imgs.empty()) throw OptionError("data", "no training images after filtering (modalities/splits)");
   // prompt counts
   {
     PromptTable t;
@@ -374,21 +375,21 @@ EngineConfig resolve_config(const TrainOptions& opt, bool& from_run) {
       a["train"].erase("steps");
       b["train"].erase("steps");
       if (a != b)
-        throw InputError("--config " + opt.config_path->string() + ": differs from the run's " + stored.string() +
-                         " (resume uses the stored configuration; only --steps may change)");
+        throw OptionError("config", opt.config_path->string() + " differs from the run's " + stored.string() +
+                                      " (resume uses the stored configuration; only steps may change)");
     }
     if (opt.batch && *opt.batch != c.train.batch)
-      throw InputError("--batch " + std::to_string(*opt.batch) + ": differs from the run's batch " + std::to_string(c.train.batch));
+      throw OptionError("batch", std::to_string(*opt.batch) + " differs from the run's batch " + std::to_string(c.train.batch));
     if (opt.seed && *opt.seed != c.train.seed)
-      throw InputError("--seed " + std::to_string(*opt.seed) + ": differs from the run's seed " + std::to_string(c.train.seed));
+      throw OptionError("seed", std::to_string(*opt.seed) + " differs from the run's seed " + std::to_string(c.train.seed));
   } else {
     c = opt.config_path ? load_config(*opt.config_path) : EngineConfig{};
     if (opt.batch) c.train.batch = *opt.batch;
     if (opt.seed) c.train.seed = *opt.seed;
   }
   if (opt.steps) c.train.steps = *opt.steps;
-  if (c.train.batch < 1) throw InputError("--batch: must be >= 1");
-  if (c.train.steps < 1) throw InputError("--steps: must be >= 1");
+  if (c.train.batch < 1) throw OptionError("batch", "must be >= 1");
+  if (c.train.steps < 1) throw OptionError("steps", "must be >= 1");
   validate_config(c, opt.config_path ? opt.config_path->string() : "config");
   return c;
 }
@@ -398,9 +399,9 @@ EngineConfig resolve_config(const TrainOptions& opt, bool& from_run) {
 TrainResult train(const TrainOptions& opt) {
   const auto wall0 = Clock::now();
   const auto dev = parse_device(opt.device);
-  if (opt.out.empty()) throw InputError("--out: a run directory is required");
+  if (opt.out.empty()) throw OptionError("out", "a run directory is required");
   if (!opt.resume && fs::exists(opt.out / "latest.json"))
-    throw InputError("--out " + opt.out.string() + ": already holds a training run (latest.json); use --resume to continue it or choose a new folder");
+    throw OptionError("out", opt.out.string() + " already holds a training run (latest.json); resume it (set resume) or choose a new folder");
   bool from_run = false;
   EngineConfig c = resolve_config(opt, from_run);
   ensure_dir(opt.out);
@@ -412,10 +413,10 @@ TrainResult train(const TrainOptions& opt) {
   if (from_run) {
     const auto stored = Tokenizer::from_json(read_json_file(opt.out / "vocab.json"), (opt.out / "vocab.json").string());
     if (stored.words() != tok.words())
-      throw InputError("--data: the training prompts' vocabulary differs from the run's vocab.json (different data?)");
+      throw OptionError("data", "the training prompts' vocabulary differs from the run's vocab.json (different data?)");
     const auto dj = read_json_file(opt.out / "data.json");
     if (dj.value("sources", json::array()) != data.info["sources"])
-      throw InputError("--data: datasets or their manifest hashes differ from the run's data.json; resume needs the same data");
+      throw OptionError("data", "datasets or their manifest hashes differ from the run's data.json; resume needs the same data");
   }
   data.prompt_tokens = encode_prompts(tok, data.prompts, c.text.max_tokens);
   for (const auto& p : data.prompts) {
@@ -538,7 +539,7 @@ json engine_cost(const CostOptions& opt) {
     run.cfg = load_config(*opt.config_path);
     run.tok = Tokenizer::build({"chest x-ray, pneumonia", "breast ultrasound, malignant", "fundus photograph, diabetic retinopathy grade 2"});
   } else {
-    throw InputError("engine cost: give --checkpoint RUN_DIR or --config engine.json");
+    throw InputError("engine cost: give a checkpoint (a run folder) or a config (engine.json)");
   }
   const auto& c = run.cfg;
   json out = count_cost(c, static_cast<int>(run.tok.vocab_size()));

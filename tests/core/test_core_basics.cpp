@@ -12,6 +12,7 @@
 #include "medsyn/core/manifest.h"
 #include "medsyn/core/medmnist_import.h"
 #include "medsyn/core/npy.h"
+#include "medsyn/core/option_error.h"
 #include "test_support.h"
 
 using namespace medsyn;
@@ -28,6 +29,16 @@ TEST_CASE("SHA-256 and MD5 match the published test vectors", "[hash]") {
 TEST_CASE("incremental hashing separates fields", "[hash]") {
   CHECK(Sha256().update("ab").update("c").hex_digest() != Sha256().update("a").update("bc").hex_digest());
   CHECK(Sha256().update("ab").hex_digest() == Sha256().update("ab").hex_digest());
+}
+
+TEST_CASE("an option error names the option's field; the CLI's flag is derived in one place", "[errors]") {
+  const OptionError e("png_bits", "expected 8 or 16, got 3");
+  CHECK(std::string(e.what()) == "png_bits: expected 8 or 16, got 3");
+  CHECK(e.field() == "png_bits");
+  CHECK(flag_name("labels_from_subfolders") == "--labels-from-subfolders");
+  CHECK(flag_message(e) == "--png-bits: expected 8 or 16, got 3");
+  const InputError& base = e;  // still an InputError: exit code 2, caught wherever InputError is
+  CHECK(std::string(base.what()).find("--") == std::string::npos);
 }
 
 TEST_CASE("atomic writes leave no temporary files behind", "[fs]") {
@@ -144,10 +155,6 @@ TEST_CASE("manifest records keep unknown fields", "[manifest]") {
 
 TEST_CASE("MedMNIST import keeps pixels identical and records in file order", "[medmnist][real-data]") {
   const auto npz = test::medmnist_file("breastmnist");
-  if (!fs::exists(npz)) {
-    WARN("shared data missing: " << npz);
-    return;
-  }
   test::TempDir tmp;
   auto res = import_medmnist(npz, tmp / "ds");
   CHECK(res.name == "breastmnist");

@@ -161,10 +161,9 @@ TEST_CASE("PNG bit depth: 8 when exact, otherwise 16", "[medical]") {
 
 TEST_CASE("DICOM CT (uncompressed, signed 16-bit): Hounsfield units match pydicom", "[medical][dicom][real-data]") {
   const auto f = test::package_file("python3-pydicom", std::string(test::kPydicomFiles) + "CT_small.dcm");
-  if (!f) return;
   const json& ref = fixtures()["CT_small"];
-  const SampleStack s = read_dicom(*f);
-  CHECK(is_dicom_file(*f));
+  const SampleStack s = read_dicom(f);
+  CHECK(is_dicom_file(f));
   REQUIRE(s.count == 1);
   CHECK(s.channels == 1);
   CHECK(s.height == ref["rows"].get<int>());
@@ -194,9 +193,8 @@ TEST_CASE("DICOM CT (uncompressed, signed 16-bit): Hounsfield units match pydico
 TEST_CASE("DICOM MR: uncompressed, RLE and JPEG-LS lossless decode to identical pixels", "[medical][dicom][real-data]") {
   const std::string d = test::kPydicomFiles;
   const auto plain = test::package_file("python3-pydicom", d + "MR_small.dcm");
-  if (!plain) return;
   const json& ref = fixtures()["MR_small"];
-  const SampleStack a = read_dicom(*plain);
+  const SampleStack a = read_dicom(plain);
   CHECK(sum_image(a, 0) == ref["sum"].get<double>());
   for (const auto& p : ref["at"]) CHECK(at(a, 0, 0, p[0].get<int>(), p[1].get<int>()) == p[2].get<float>());
   REQUIRE(a.file_window);
@@ -206,17 +204,16 @@ TEST_CASE("DICOM MR: uncompressed, RLE and JPEG-LS lossless decode to identical 
   for (const char* other : {"MR_small_RLE.dcm", "MR_small_jpeg_ls_lossless.dcm", "MR_small_bigendian.dcm",
                             "MR_small_implicit.dcm"}) {
     INFO(other);
-    const SampleStack b = read_dicom(*test::package_file("python3-pydicom", d + other));
+    const SampleStack b = read_dicom(test::package_file("python3-pydicom", d + other));
     CHECK(b.data == a.data);
   }
-  CHECK(read_dicom(*test::package_file("python3-pydicom", d + "MR_small_RLE.dcm")).transfer_syntax == "RLE Lossless");
+  CHECK(read_dicom(test::package_file("python3-pydicom", d + "MR_small_RLE.dcm")).transfer_syntax == "RLE Lossless");
 }
 
 TEST_CASE("DICOM JPEG lossless, multi-frame: one image per frame, pixels match GDCM", "[medical][dicom][real-data]") {
   const auto f = test::package_file("libgdcm3.0", "usr/share/doc/libgdcm3.0/examples/00191113.dcm");
-  if (!f) return;
   const json& ref = fixtures()["gdcm_00191113"];
-  const SampleStack s = read_dicom(*f);
+  const SampleStack s = read_dicom(f);
   REQUIRE(s.count == ref["frames"].get<int>());
   CHECK(s.height == ref["rows"].get<int>());
   CHECK(s.width == ref["cols"].get<int>());
@@ -233,21 +230,19 @@ TEST_CASE("DICOM JPEG lossless, multi-frame: one image per frame, pixels match G
 TEST_CASE("DICOM JPEG lossless RGB equals the RLE copy of the same image", "[medical][dicom][real-data]") {
   const std::string d = test::kPydicomFiles;
   const auto j = test::package_file("python3-pydicom", d + "SC_rgb_jpeg_gdcm.dcm");
-  if (!j) return;
-  const SampleStack a = read_dicom(*j);
-  const SampleStack b = read_dicom(*test::package_file("python3-pydicom", d + "SC_rgb_rle.dcm"));
+  const SampleStack a = read_dicom(j);
+  const SampleStack b = read_dicom(test::package_file("python3-pydicom", d + "SC_rgb_rle.dcm"));
   CHECK(a.channels == 3);
   CHECK(a.data == b.data);
-  const SampleStack two = read_dicom(*test::package_file("python3-pydicom", d + "SC_rgb_rle_16bit_2frame.dcm"));
+  const SampleStack two = read_dicom(test::package_file("python3-pydicom", d + "SC_rgb_rle_16bit_2frame.dcm"));
   CHECK(two.count == 2);
   CHECK(two.stored_bits == 16);
 }
 
 TEST_CASE("DICOM palette colour (US-PAL, RLE, 10 frames) is expanded to RGB", "[medical][dicom][real-data]") {
   const auto f = test::package_file("octave-dicom", std::string(test::kOctaveDicom) + "US-PAL-8-10x-echo.dcm");
-  if (!f) return;
   const json& ref = fixtures()["us_pal_echo"];
-  const SampleStack s = read_dicom(*f);
+  const SampleStack s = read_dicom(f);
   REQUIRE(s.count == ref["frames"].get<int>());
   CHECK(s.channels == 3);
   CHECK(s.height == ref["rows"].get<int>());
@@ -267,9 +262,8 @@ TEST_CASE("DICOM palette colour (US-PAL, RLE, 10 frames) is expanded to RGB", "[
 
 TEST_CASE("DICOM MONOCHROME1 is inverted after normalisation", "[medical][dicom][real-data]") {
   const auto f = test::package_file("octave-dicom", std::string(test::kOctaveDicom) + "simple-test.dcm");
-  if (!f) return;
   const json& ref = fixtures()["simple_test_mono1"];
-  const SampleStack s = read_dicom(*f);
+  const SampleStack s = read_dicom(f);
   CHECK(s.photometric == "MONOCHROME1");
   CHECK(s.invert);
   CHECK(sum_image(s, 0) == ref["sum"].get<double>());  // all zero = white in MONOCHROME1
@@ -287,28 +281,26 @@ TEST_CASE("bad DICOM files give InputError naming the file", "[medical][dicom][e
   expect_input_error([&] { read_dicom(tmp / "missing.dcm"); }, "missing.dcm", "does not exist");
   const std::string d = test::kPydicomFiles;
   const auto ct = test::package_file("python3-pydicom", d + "CT_small.dcm");
-  if (!ct) return;
-  const auto bytes = read_file_bytes(*ct);
+  const auto bytes = read_file_bytes(ct);
   atomic_write_bytes(tmp / "cut_pixels.dcm", bytes.data(), bytes.size() - 5000);
   expect_input_error([&] { read_dicom(tmp / "cut_pixels.dcm"); }, "cut_pixels.dcm", "truncated");
   atomic_write_bytes(tmp / "cut_header.dcm", bytes.data(), 600);
   expect_input_error([&] { read_dicom(tmp / "cut_header.dcm"); }, "cut_header.dcm", "");
   // pydicom's own truncated sample, JPEG 2000 (not in DCMTK) and a 1-bit segmentation.
-  expect_input_error([&] { read_dicom(*test::package_file("python3-pydicom", d + "MR_truncated.dcm")); },
+  expect_input_error([&] { read_dicom(test::package_file("python3-pydicom", d + "MR_truncated.dcm")); },
                      "MR_truncated.dcm", "truncated");
-  expect_input_error([&] { read_dicom(*test::package_file("python3-pydicom", d + "JPEG2000.dcm")); }, "JPEG2000.dcm",
+  expect_input_error([&] { read_dicom(test::package_file("python3-pydicom", d + "JPEG2000.dcm")); }, "JPEG2000.dcm",
                      "JPEG 2000");
-  expect_input_error([&] { read_dicom(*test::package_file("python3-pydicom", d + "liver_1frame.dcm")); },
+  expect_input_error([&] { read_dicom(test::package_file("python3-pydicom", d + "liver_1frame.dcm")); },
                      "liver_1frame.dcm", "BitsAllocated 1");
 }
 
 TEST_CASE("NIfTI-1 (real ch2.nii.gz): header, voxel values and slice orientation", "[medical][nifti][real-data]") {
   const auto f = test::package_file("mricron-data", "usr/share/mricron/templates/ch2.nii.gz");
-  if (!f) return;
   const json& ref = fixtures()["ch2"];
   const int nx = ref["dim"][0], ny = ref["dim"][1], nz = ref["dim"][2];
-  CHECK(is_nifti_file(*f));
-  const SampleStack z = read_nifti(*f, 2);
+  CHECK(is_nifti_file(f));
+  const SampleStack z = read_nifti(f, 2);
   REQUIRE(z.count == nz);
   CHECK(z.width == nx);
   CHECK(z.height == ny);
@@ -323,19 +315,19 @@ TEST_CASE("NIfTI-1 (real ch2.nii.gz): header, voxel values and slice orientation
   CHECK(n.method == "minmax");
   CHECK(n.lo == ref["min"].get<double>());
   CHECK(n.hi == ref["max"].get<double>());
-  const SampleStack y = read_nifti(*f, 1);
+  const SampleStack y = read_nifti(f, 1);
   CHECK(y.count == ny);
   CHECK(y.width == nx);
   CHECK(y.height == nz);
   CHECK(sum_image(y, 100) == ref["slice_sum_y100"].get<double>());
-  const SampleStack x = read_nifti(*f, 0, 10);
+  const SampleStack x = read_nifti(f, 0, 10);
   CHECK(x.count == (nx + 9) / 10);
   CHECK(x.width == ny);
   CHECK(x.height == nz);
   CHECK(x.index[9] == 90);
   CHECK(sum_image(x, 9) == ref["slice_sum_x90"].get<double>());
   const auto& v = ref["voxel_xyz"][1];  // x=50, y=60, z=70 seen from the side: row nz-1-z, column y
-  CHECK(at(read_nifti(*f, 0), v[0].get<int>(), 0, nz - 1 - v[2].get<int>(), v[1].get<int>()) == v[3].get<float>());
+  CHECK(at(read_nifti(f, 0), v[0].get<int>(), 0, nz - 1 - v[2].get<int>(), v[1].get<int>()) == v[3].get<float>());
 }
 
 TEST_CASE("NIfTI-1 datatypes, scl_slope/scl_inter, 4-D and NaN handling", "[medical][nifti]") {

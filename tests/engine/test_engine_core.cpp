@@ -126,21 +126,6 @@ TEST_CASE("prompt table: exact prompts map to modality and label, modality prefi
   CHECK(mix_seed(1, 0) == mix_seed(1, 0));
 }
 
-TEST_CASE("folder generator copies n images per prompt with their records", "[engine][generator]") {
-  test::TempDir tmp;
-  test::write_toy_dataset(tmp / "src", 6);
-  auto gen = make_folder_generator(tmp / "src");
-  const auto ds = gen->generate({"beta scan, big", "alpha scan, small"}, 2, 5, tmp / "out");
-  REQUIRE(ds.records.size() == 4);
-  CHECK(ds.records[0].prompt == "beta scan, big");
-  CHECK(ds.records[0].modality == "beta");
-  CHECK(ds.records[3].modality == "alpha");
-  for (const auto& r : ds.records) CHECK(fs::exists(ds.image_path(r)));
-  CHECK_THROWS_WITH(gen->generate({"alpha scan, big"}, 99, 0, tmp / "out2"), Catch::Contains("has 3 image(s), 99 requested"));
-  CHECK_THROWS_WITH(gen->generate({"alpha scan, big"}, 1, 0, tmp / "out"), Catch::Contains("already holds a manifest.jsonl"));
-  CHECK_THROWS_AS(make_folder_generator(tmp / "nothing"), InputError);
-}
-
 TEST_CASE("command generator: shell quoting, dataset validation, failures", "[engine][generator]") {
   test::TempDir tmp;
   test::write_toy_dataset(tmp / "src", 3);

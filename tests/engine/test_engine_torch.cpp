@@ -174,7 +174,7 @@ TEST_CASE("training is bit-identical for a seed; resume reaches the uninterrupte
   CHECK(state["weights_sha256"] == a.weights_sha256);
   CHECK_FALSE(fs::exists(tmp / "a/checkpoints/step-00000002"));  // keep_checkpoints = 2
   // a second run into the same folder without --resume is refused
-  CHECK_THROWS_WITH(train(opts("a")), Catch::Contains("use --resume"));
+  CHECK_THROWS_WITH(train(opts("a")), Catch::Contains("set resume"));
   // resume with a different config is refused
   auto bad = opts("a");
   bad.resume = true;

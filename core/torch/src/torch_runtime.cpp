@@ -11,6 +11,7 @@
 #include <torch/torch.h>
 
 #include "medsyn/core/error.h"
+#include "medsyn/core/option_error.h"
 #include "medsyn/core/provenance.h"
 #include "medsyn/torch/runtime.h"
 #include "medsyn/torch/tensor.h"
@@ -53,13 +54,13 @@ torch::Device parse_device(const std::string& spec) {
   static const std::regex re(R"(^(cpu|cuda)(:(\d+))?$)");
   std::smatch m;
   if (!std::regex_match(spec, m, re))
-    throw InputError("--device '" + spec + "': expected cpu, cuda or cuda:N");
+    throw OptionError("device", "'" + spec + "': expected cpu, cuda or cuda:N");
   if (m[1] == "cpu") return torch::Device(torch::kCPU);
   if (!torch::cuda::is_available())
-    throw InputError("--device '" + spec + "': CUDA is not available in this build or on this machine (use --device cpu)");
+    throw OptionError("device", "'" + spec + "': CUDA is not available in this build or on this machine (use cpu)");
   const int idx = m[3].matched ? std::stoi(m[3]) : 0;
   if (idx >= static_cast<int>(torch::cuda::device_count()))
-    throw InputError("--device '" + spec + "': only " + std::to_string(torch::cuda::device_count()) + " CUDA device(s)");
+    throw OptionError("device", "'" + spec + "': only " + std::to_string(torch::cuda::device_count()) + " CUDA device(s)");
   return torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(idx));
 }
 

@@ -42,8 +42,8 @@ struct Window {
 
 // "40,80" (center,width) or a preset: brain (40,80), subdural (75,215), stroke (40,40),
 // soft_tissue (50,400), mediastinum (50,350), liver (30,150), lung (-600,1500), bone (400,1800).
-// Throws InputError naming `what` (e.g. "--window") for malformed text or width <= 0.
-Window parse_window(const std::string& text, const std::string& what = "--window");
+// Throws OptionError naming `what` (the option's field, e.g. "window") for malformed text or width <= 0.
+Window parse_window(const std::string& text, const std::string& what = "window");
 // The linear window above, for one value.
 inline float apply_window(double v, const Window& w) {
   const double lo = w.center - w.width / 2.0;

@@ -1,6 +1,7 @@
 #pragma once
 // The diffusion engine's entry points: train, generate, cost. Plain structs only (no LibTorch in
-// this header); the torch code lives in engine/src/{model,train,sample,cost}.cpp.
+// this header); the torch code lives in engine/src/model.cpp (networks), train.cpp (training,
+// checkpoints, `engine cost` with timing) and sample.cpp (samplers, generation, FLOP accounting).
 //
 // Run directory layout (written by train, read by generate/cost/NativeGenerator):
 //   RUN/config.json            resolved EngineConfig (after --steps/--batch/--seed overrides)

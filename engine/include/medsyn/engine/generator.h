@@ -1,6 +1,7 @@
 #pragma once
-// Generators behind one interface, for suites: the native engine (a training run directory), a
-// folder of pre-generated images with a manifest, and an external command template.
+// Generators behind one interface, for suites: the native engine (a training run directory) and
+// an external command template. (A folder of pre-generated images needs no generator: the suite
+// runner's generate stage selects its records by modality.)
 //
 // Contract: generate(prompts, n_per_prompt, seed, out_dir) fills out_dir with a dataset
 // (images + manifest.jsonl) holding exactly n_per_prompt images for every prompt, in prompt
@@ -30,11 +31,6 @@ class Generator {
 // Samples from a training run (see engine.h). `base` supplies sampler settings/device; its
 // checkpoint, prompts, n, seed and out fields are ignored.
 std::unique_ptr<Generator> make_native_generator(const std::filesystem::path& run_dir, GenerateOptions base = {});
-
-// Selects, for each prompt, the first n_per_prompt records of `dataset_dir` whose prompt matches
-// (case/whitespace-insensitive), in manifest order, and copies them with their records. The seed
-// is recorded but does not change the selection. InputError when a prompt has too few images.
-std::unique_ptr<Generator> make_folder_generator(const std::filesystem::path& dataset_dir);
 
 // Runs `command_template` through /bin/sh once per prompt, with {prompt} {seed} {n} {out}
 // replaced by single-quoted values (do not quote them yourself); {out} is a fresh folder
