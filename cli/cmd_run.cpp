@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "commands.h"
+#include "medsyn/core/error.h"
 #include "medsyn/core/json.h"
 #include "medsyn/suites/runner.h"
 
@@ -17,14 +18,13 @@ void register_run_commands(CLI::App& root) {
     bool resume = false, json = false;
   };
   auto a = std::make_shared<Args>();
-  auto* c = root.add_subcommand("run",
-                                "Run a benchmark suite: data -> train -> generate -> features -> fidelity/diversity -> "
-                                "memorization -> downstream -> compute -> report (cached work units; reruns do only what is missing)");
+  auto* c = root.add_subcommand("run", "Run a benchmark suite: " + suites::stage_list(" -> ") +
+                                           " (cached work units; reruns do only what is missing)");
   c->add_option("suite", a->suite, "Suite JSON file")->required();
   c->add_option("--out", a->out, "Run folder (units/, results.json, report/)")->required();
   c->add_flag("--resume", a->resume, "Continue an interrupted run in --out (also continues partial training units)");
-  c->add_option("--only", a->only, "Comma-separated stages to compute (others must already be done): data,train,generate,"
-                                    "features,fidelity,diversity,memorization,downstream,compute,report");
+  c->add_option("--only", a->only,
+                "Comma-separated stages to compute (others must already be done): " + suites::stage_list(","));
   c->add_option("--limit", a->limit, "Cap images per split and generated images per modality (quick runs)");
   c->add_option("--device", a->device, "Compute device: cpu | cuda | cuda:N (default: the suite's device, else cpu)");
   c->add_flag("--json", a->json, "Print the run summary as JSON");
@@ -33,8 +33,17 @@ void register_run_commands(CLI::App& root) {
     o.suite_file = a->suite;
     o.out = a->out;
     o.resume = a->resume;
-    if (!a->only.empty()) o.only = suites::parse_stage_list(a->only);
-    if (c->count("--limit")) o.limit = a->limit;
+    if (!a->only.empty()) {
+      try {
+        o.only = suites::parse_stage_list(a->only);
+      } catch (const InputError& e) {
+        throw InputError(std::string("--only: ") + e.what());
+      }
+    }
+    if (c->count("--limit")) {
+      if (a->limit < 2) throw InputError("--limit: must be at least 2, got " + std::to_string(a->limit));
+      o.limit = a->limit;
+    }
     o.device = a->device;
     o.command_line = "medsynbench run " + a->suite + " --out " + a->out + (a->resume ? " --resume" : "") +
                      (a->only.empty() ? "" : " --only " + a->only) +

@@ -1,9 +1,7 @@
-// Commands of the suites module: `report` and `compare` (reports library), and later `suite
-// validate` and `run` (suites library). Each command has its own register_* function below;
+// Commands of the suites module: `report` and `compare` (reports library) and `suite validate`
+// (suites library; `run` is in cmd_run.cpp). Each command has its own register_* function below;
 // register_suite_commands calls them all, so adding a command is one function and one call.
 #include <filesystem>
-
-#include "medsyn/suites/validate.h"
 #include <iostream>
 #include <memory>
 
@@ -14,6 +12,7 @@
 #include "medsyn/reports/compare.h"
 #include "medsyn/reports/report.h"
 #include "medsyn/reports/results.h"
+#include "medsyn/suites/validate.h"
 
 namespace medsyn::cli {
 

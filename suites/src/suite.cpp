@@ -11,9 +11,14 @@ namespace medsyn::suites {
 
 using ojson = nlohmann::ordered_json;
 
-const ojson& Suite::evaluation(const std::string& n) const {
-  static const ojson empty = ojson::object();
-  return evaluations.contains(n) ? evaluations.at(n) : empty;
+bool Suite::has_evaluation(const std::string& n) const {
+  if (n.empty()) return true;
+  if (n == "fidelity") return evaluations.fidelity.has_value();
+  if (n == "diversity") return evaluations.diversity.has_value();
+  if (n == "memorization") return evaluations.memorization.has_value();
+  if (n == "downstream") return evaluations.downstream.has_value();
+  if (n == "compute") return evaluations.compute.has_value();
+  throw Error("unknown evaluation '" + n + "'");
 }
 
 const DatasetSpec& Suite::dataset(const std::string& n) const {
@@ -55,7 +60,8 @@ Suite load_suite(const fs::path& file) {
   s.description = j.value("description", "");
   s.seed = j.value("seed", std::uint64_t{0});
   s.device = j.value("device", "cpu");
-  if (j.contains("evaluations")) s.evaluations = j["evaluations"];
+  if (j.contains("evaluations"))
+    s.evaluations = evaluation_specs_from_json(nlohmann::json::parse(j["evaluations"].dump()), at_file(file.string(), "$.evaluations"));
   if (j.contains("report")) s.report = j["report"];
   auto path_of = [&](const ojson& v) { return resolve_suite_path(v.get<std::string>(), s.dir); };
 

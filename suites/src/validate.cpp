@@ -109,7 +109,7 @@ std::vector<SuiteProblem> validate_suite(const ojson& suite, const fs::path& sui
         std::string preset;  // torchscript-preset:NAME:PATH
         if (spec.rfind("torchscript-preset:", 0) == 0 && spec.find(':', 19) != std::string::npos)
           preset = spec.substr(0, spec.find(':', 19) + 1);
-        for (const std::string prefix : {std::string("torchscript:"), std::string("builtin:contrastive:"), preset})
+        for (const std::string& prefix : {std::string("torchscript:"), std::string("builtin:contrastive:"), preset})
           if (!prefix.empty() && spec.rfind(prefix, 0) == 0) {
             std::string file = spec.substr(prefix.size());
             file = file.substr(0, file.find('?'));

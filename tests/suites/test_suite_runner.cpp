@@ -13,6 +13,7 @@
 #include "medsyn/reports/results.h"
 #include "medsyn/suites/runner.h"
 #include "medsyn/suites/suite.h"
+#include "medsyn/suites/unit_store.h"
 #include "medsyn/suites/validate.h"
 #include "test_support.h"
 
@@ -94,6 +95,17 @@ TEST_CASE("run: a rerun computes nothing and one changed option reruns only its 
   CHECK(first.stages.at("downstream").computed == 2);
   REQUIRE(fs::exists(tmp / "run" / "results.json"));
   REQUIRE(fs::exists(tmp / "run" / "report" / "index.html"));
+  // Every unit folder holds its description (unit.json), which reads back with a matching key.
+  int described = 0;
+  for (const auto& e : fs::recursive_directory_iterator(tmp / "run" / "units"))
+    if (e.path().filename() == "unit.json") {
+      const auto d = suites::unit_description_from_json(read_json_file(e.path()), e.path().string());
+      CHECK(e.path().parent_path().filename() == d.folder_name());
+      CHECK(e.path().parent_path().parent_path().filename() == d.stage);
+      CHECK(read_json_file(e.path().parent_path() / "done.json")["key"] == d.key);
+      ++described;
+    }
+  CHECK(described == computed(first));
   const auto r = reports::load_results(tmp / "run" / "results.json");  // schema + semantic checks
   CHECK(r.suite_name == "runner-test");
   REQUIRE(r.find("gen", "breast_ultrasound", "fid"));

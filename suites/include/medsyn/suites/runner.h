@@ -3,28 +3,16 @@
 // work units, runs what is missing, then writes RUN_DIR/results.json (reports/schema) and
 // RUN_DIR/report/ (reports library). docs/suites.md is the user guide.
 //
-// Stages, in order (each stage's units only need earlier stages' units):
-//   data          import each dataset source; per modality a real/ dataset (splits train, val,
-//                 test) and holdout/ (memorization calibration), limited and windowed
-//   train         models with source "train" (engine::train; a killed unit resumes from its last
-//                 checkpoint with --resume)
-//   generate      per (model, modality): n_generate images, prompts from the manifest (label mix
-//                 of the training split) or the suite's list
-//   features      extractor features of the real split and of every synthetic set
-//   fidelity      FID / KID / precision / recall / density / coverage with bootstrap CIs
-//   diversity     mean pairwise MS-SSIM of each synthetic set (and of the real set: reference)
-//   memorization  nearest training images, calibrated on the holdout (memorization audit)
-//   downstream    data-limited classifier experiments (real vs real+syn vs syn vs 2xreal)
-//   compute       engine cost accounting per model (params, FLOPs, wall time, steps, images/s)
-//   report        results.json + report/ (always rebuilt from the units; cheap)
+// Stages, in order (each stage's units only need earlier stages' units): stage_names(); the one
+// list with what each stage does is stage_table() in src/stages.cpp (suites/README.md shows it).
+// An evaluation absent from the suite skips its stages.
 //
-// Work units: RUN_DIR/units/<stage>/<name>-<key16>/ where key = sha256 of the unit format version,
-// the tool version, the stage and every input that determines the result (input content hashes,
-// options, seeds, device). A unit is computed in "<dir>.partial/", its done.json (key, inputs,
-// summary) is written last, then the folder is renamed into place: a unit folder without
-// ".partial" is complete. A rerun reuses complete units and computes only missing ones; after a
-// kill, leftover .partial folders are discarded (with --resume a training unit continues from its
-// newest checkpoint instead).
+// Work units (unit_store.h): RUN_DIR/units/<stage>/<name>-<key16>/ with unit.json (the unit's
+// description: stage, name, spec, inputs, key), its outputs and done.json. key = sha256 of the
+// unit format, the tool version, the stage, the name, the spec (the typed options, specs.h) and
+// every input that determines the result (content hashes, upstream keys, seeds, device). A rerun
+// reuses complete units and computes only missing ones; after a kill, leftover .partial folders
+// are discarded (when resuming, a training unit continues from its newest checkpoint instead).
 #include <cstdint>
 #include <filesystem>
 #include <map>
@@ -33,11 +21,14 @@
 #include <vector>
 
 #include "medsyn/suites/suite.h"
+#include "medsyn/suites/unit_store.h"
 
 namespace medsyn::suites {
 
-// Stage names in execution order.
+// Stage names in execution order ("report" last).
 const std::vector<std::string>& stage_names();
+// The stage names joined by `separator` (help texts).
+std::string stage_list(const std::string& separator);
 
 // Parses "generate,fidelity" (InputError naming the unknown stage).
 std::vector<std::string> parse_stage_list(const std::string& text);
@@ -45,16 +36,11 @@ std::vector<std::string> parse_stage_list(const std::string& text);
 struct RunOptions {
   std::filesystem::path suite_file;
   std::filesystem::path out;              // RUN_DIR
-  bool resume = false;                    // continue partial training units; RUN_DIR must exist
-  std::vector<std::string> only;          // empty = all stages
+  bool resume = false;                    // continue partial training units; RUN_DIR must hold a run
+  std::vector<std::string> only;          // stages that may compute; empty = all
   std::optional<long> limit;              // cap images per split and n_generate per modality
   std::string device;                     // "" = the suite's device (default cpu)
   std::string command_line;               // recorded in provenance
-};
-
-struct StageStats {
-  int units = 0, cached = 0, computed = 0;
-  double seconds = 0;
 };
 
 struct RunSummary {
@@ -70,7 +56,8 @@ RunSummary run_suite(const RunOptions& options);
 
 // Test hook: when the environment variable MEDSYN_SUITE_KILL_AT="<stage>:<k>" is set, the process
 // sends itself SIGKILL inside the k-th unit it computes in that stage (1-based), after the unit's
-// work and before its done.json: the state a `kill -9` mid-stage leaves behind.
+// work and before its done.json: the state a `kill -9` mid-stage leaves behind. run_suite reads it
+// in one place and injects it into the unit store (UnitStore::set_after_work).
 inline constexpr const char* kKillHookEnv = "MEDSYN_SUITE_KILL_AT";
 
 }  // namespace medsyn::suites

@@ -3,7 +3,7 @@
 // load_suite() validates first (every problem at once, validate.h) and throws one InputError
 // "FILE: N problem(s):\n  $.path: reason ..." when anything is wrong, so the runner only ever sees
 // well-formed suites. Paths are resolved (relative to the suite file, ${MEDSYN_DATA} expanded).
-// Evaluation options stay JSON (`evaluations.<name>`); absent evaluations do not run.
+// Evaluation options are typed specs (specs.h), parsed here once; absent evaluations do not run.
 #include <cstdint>
 #include <filesystem>
 #include <optional>
@@ -11,6 +11,8 @@
 #include <vector>
 
 #include <nlohmann/json.hpp>
+
+#include "medsyn/suites/specs.h"
 
 namespace medsyn::suites {
 
@@ -60,12 +62,12 @@ struct Suite {
   std::vector<DatasetSpec> datasets;
   std::vector<ModalitySpec> modalities;
   std::vector<ModelSpec> models;
-  nlohmann::ordered_json evaluations = nlohmann::ordered_json::object();
+  EvaluationSpecs evaluations;
   nlohmann::ordered_json report = nlohmann::ordered_json::object();
   nlohmann::ordered_json json;      // the whole file
 
-  bool has_evaluation(const std::string& name) const { return evaluations.contains(name); }
-  const nlohmann::ordered_json& evaluation(const std::string& name) const;  // {} when absent
+  // "fidelity" | "diversity" | "memorization" | "downstream" | "compute"; "" = true.
+  bool has_evaluation(const std::string& name) const;
   const DatasetSpec& dataset(const std::string& name) const;
   const ModalitySpec& modality(const std::string& name) const;
   const ModelSpec& model(const std::string& name) const;

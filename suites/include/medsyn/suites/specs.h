@@ -1,0 +1,124 @@
+#pragma once
+// Typed evaluation options of a suite (`evaluations.<name>` in suites/schema/suite.schema.json),
+// parsed once by load_suite. Each default is written here exactly once and, where the library
+// has the same option, taken from the library's option struct (metrics::FidelityOptions{}, ...),
+// so the suite format, the CLI (which uses the same structs) and the library cannot disagree.
+// suites/README.md lists the defaults and the decisions behind them.
+//
+// A spec's JSON (to_json, keys sorted when hashed) is the `spec` of the work units it configures
+// and thereby part of their cache key: a field added here is in the key without further work.
+// Fields that only decide *which* units exist (not what a unit computes) are "planning fields";
+// unit_spec_json() leaves them out so that, e.g., adding a downstream modality does not recompute
+// the other modalities' downstream units. Each spec lists its planning fields in one place.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "medsyn/downstream/experiment.h"
+#include "medsyn/engine/engine.h"
+#include "medsyn/memorization/audit.h"
+#include "medsyn/metrics/diversity.h"
+#include "medsyn/metrics/fidelity.h"
+
+namespace medsyn::suites {
+
+// The suite's default extractor/embedder: the library has none (the CLI requires --extractor /
+// --embedder); pixels at MedMNIST's native 28x28 need no weights and run everywhere.
+inline constexpr const char* kDefaultPixelsSpec = "builtin:pixels:28";
+
+struct FidelitySpec {
+  std::string extractor = kDefaultPixelsSpec;
+  int bootstrap = metrics::FidelityOptions{}.bootstrap;
+  double ci_level = metrics::FidelityOptions{}.ci_level;
+  int k = metrics::FidelityOptions{}.k;
+  int kid_subsets = metrics::FidelityOptions{}.kid_subsets;
+  std::int64_t kid_subset_size = metrics::FidelityOptions{}.kid_subset_size;  // capped at the smaller set when run
+  std::string real_split = "train";  // the real role compared against: train | val | test
+};
+
+struct DiversitySpec {
+  std::int64_t pairs = metrics::DiversityOptions{}.pairs;  // 0 = every pair ("all" in JSON)
+  int scales = 0;  // 0 = the most scales (at most the library's default) the smallest image allows
+  int win_size = metrics::DiversityOptions{}.ms_ssim.ssim.win_size;
+  int bootstrap = metrics::DiversityOptions{}.bootstrap.replicates;
+  bool reference = true;  // planning: also the real training images (results.json `reference`)
+};
+
+struct MemorizationSpec {
+  std::string embedder = kDefaultPixelsSpec;
+  int k = memorization::AuditOptions{}.k;
+  std::string index = memorization::to_string(memorization::AuditOptions{}.index);  // flat | ivf | hnsw
+  double threshold_quantile = memorization::AuditOptions{}.threshold_quantile;
+  std::vector<double> thresholds = memorization::AuditOptions{}.thresholds;
+  int top_pairs = memorization::AuditOptions{}.top_pairs;
+  bool redact_real = memorization::AuditOptions{}.redact_real;
+  std::string train_zooms = memorization::AuditOptions{}.train_zooms;
+};
+
+struct DownstreamSpec {
+  // planning: the modalities with experiments; absent = every modality whose real records all
+  // carry integer labels (>= 2 classes)
+  std::optional<std::vector<std::string>> modalities;
+  std::vector<double> fractions = downstream::DownstreamOptions{}.fractions;
+  std::vector<std::string> arms = downstream::DownstreamOptions{}.arms;
+  int seeds = downstream::DownstreamOptions{}.seeds;
+  double synthetic_ratio = downstream::DownstreamOptions{}.synthetic_ratio;
+  std::string label_field = downstream::DownstreamOptions{}.label_field;
+  std::string adjust = downstream::DownstreamOptions{}.adjust;  // holm | bh
+  std::string test = downstream::DownstreamOptions{}.test;      // t | wilcoxon
+  int epochs = downstream::ClassifierOptions{}.epochs;
+};
+
+struct ComputeSpec {
+  bool measure = engine::CostOptions{}.measure;
+  int measure_steps = engine::CostOptions{}.measure_steps;
+};
+
+// The evaluations a suite asks for; absent = that evaluation (and its stages) does not run.
+struct EvaluationSpecs {
+  std::optional<FidelitySpec> fidelity;
+  std::optional<DiversitySpec> diversity;
+  std::optional<MemorizationSpec> memorization;
+  std::optional<DownstreamSpec> downstream;
+  std::optional<ComputeSpec> compute;
+};
+
+// Parsing: `where` names the object (e.g. "S.json: $.evaluations.diversity"); an error names
+// where + ".field" and what is wrong (InputError). Absent fields keep their defaults. The same
+// functions read a unit.json's spec back.
+FidelitySpec fidelity_spec_from_json(const nlohmann::json& j, const std::string& where);
+DiversitySpec diversity_spec_from_json(const nlohmann::json& j, const std::string& where);
+MemorizationSpec memorization_spec_from_json(const nlohmann::json& j, const std::string& where);
+DownstreamSpec downstream_spec_from_json(const nlohmann::json& j, const std::string& where);
+ComputeSpec compute_spec_from_json(const nlohmann::json& j, const std::string& where);
+// `evaluations` of a suite file; `where` = "FILE: $.evaluations".
+EvaluationSpecs evaluation_specs_from_json(const nlohmann::json& j, const std::string& where);
+
+// Every field, in the suite file's form (parsing it back gives the same spec).
+nlohmann::json to_json(const FidelitySpec& s);
+nlohmann::json to_json(const DiversitySpec& s);
+nlohmann::json to_json(const MemorizationSpec& s);
+nlohmann::json to_json(const DownstreamSpec& s);
+nlohmann::json to_json(const ComputeSpec& s);
+
+// The fields that only decide which units exist (left out of unit specs).
+const std::vector<std::string>& planning_fields(const std::string& evaluation);
+// to_json(spec) without its planning fields: the `spec` of the evaluation's units.
+template <class Spec>
+nlohmann::ordered_json unit_spec_json(const Spec& s, const std::string& evaluation) {
+  nlohmann::json j = to_json(s);
+  for (const auto& f : planning_fields(evaluation)) j.erase(f);
+  return nlohmann::ordered_json::parse(j.dump());
+}
+
+// The library options a spec configures (device, seeds, paths: set by the caller).
+metrics::FidelityOptions to_options(const FidelitySpec& s);
+metrics::DiversityOptions to_options(const DiversitySpec& s);  // ms_ssim.scales: see DiversitySpec::scales
+memorization::AuditOptions to_options(const MemorizationSpec& s);
+downstream::DownstreamOptions to_options(const DownstreamSpec& s);
+engine::CostOptions to_options(const ComputeSpec& s);
+
+}  // namespace medsyn::suites

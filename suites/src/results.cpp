@@ -1,0 +1,313 @@
+// results.json from the planned units (reports/schema/results.schema.json): suite, provenance,
+// modalities, models, per-model metrics, reference values, samples, memorization, downstream,
+// compute. Every metric object is a medsyn::Estimate written with to_json.
+#include <cmath>
+#include <limits>
+#include <sstream>
+
+#include "medsyn/core/estimate.h"
+#include "medsyn/core/json.h"
+#include "medsyn/core/manifest.h"
+#include "medsyn/core/provenance.h"
+#include "medsyn/reports/report.h"
+#include "medsyn/reports/results.h"
+#include "run_context.h"
+
+namespace fs = std::filesystem;
+
+namespace medsyn::suites {
+
+namespace {
+
+// TODO(merge): use stats::wilson_interval
+// Wilson score interval for k successes out of n (value k/n).
+Estimate wilson_interval(double k, double n, double level) {
+  Estimate e;
+  e.n = static_cast<long long>(n);
+  e.ci_level = level;
+  e.ci_method = "wilson";
+  if (n <= 0) return e;
+  // two-sided normal quantile by bisection on erfc (exact enough for an interval)
+  const double a = 1.0 - level;
+  double lo = 0, hi = 10;
+  for (int i = 0; i < 100; ++i) {
+    const double mid = 0.5 * (lo + hi);
+    (std::erfc(mid / std::sqrt(2.0)) > a ? lo : hi) = mid;
+  }
+  const double z = 0.5 * (lo + hi);
+  const double p = k / n, z2 = z * z;
+  const double centre = (p + z2 / (2 * n)) / (1 + z2 / n);
+  const double half = z * std::sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / (1 + z2 / n);
+  e.value = p;
+  e.ci_low = k <= 0 ? 0.0 : std::max(0.0, centre - half);
+  e.ci_high = k >= n ? 1.0 : std::min(1.0, centre + half);
+  return e;
+}
+
+// A metric object from a metric a unit stored (value, interval, level, se, replicates, failed),
+// with the sample size and interval method the runner states.
+ojson metric_json(const json& stored, long long n, const std::string& method, const std::string& where) {
+  Estimate e = estimate_from_json(stored, where);
+  e.n = n;
+  e.ci_method = method;
+  return to_json(e);
+}
+
+ojson num_or_null(const json& j, const std::string& ptr) {
+  const json::json_pointer p(ptr);
+  if (!j.contains(p) || !j.at(p).is_number()) return nullptr;
+  return ojson(j.at(p).get<double>());
+}
+
+std::string rel(const RunContext& c, const fs::path& p) { return fs::relative(p, c.run_dir).generic_string(); }
+
+ojson provenance(RunContext& c, const std::string& started) {
+  const auto& suite = c.suite;
+  ojson inputs = ojson::object();
+  for (const auto& d : suite.datasets) inputs["dataset:" + d.name] = c.source_hash.count(d.name) ? c.source_hash.at(d.name) : "";
+  for (const auto& [m, rd] : c.real) {
+    inputs["real:" + m] = rd.real_hash;
+    inputs["holdout:" + m] = rd.holdout_hash;
+  }
+  json extra = {{"device", c.device}, {"suite_hash", suite.hash}, {"suite_file", suite.file.string()},
+                {"command_line", c.opt.command_line}, {"limit", c.opt.limit ? json(*c.opt.limit) : json(nullptr)},
+                {"inputs", json::parse(inputs.dump())}, {"seeds", json::parse(ojson{{"suite", suite.seed}}.dump())}};
+  for (auto it = c.seeds.begin(); it != c.seeds.end(); ++it) extra["seeds"][it.key()] = it.value().get<std::uint64_t>();
+  if (!c.extractor_id.empty()) extra["extractor"] = {{"id", c.extractor_id}, {"preprocessing", c.extractor_pre}};
+  ojson prov = ojson::parse(provenance_json(extra).dump());
+  prov["libraries"] = prov.contains("library_versions") ? prov["library_versions"] : ojson::object();
+  prov["started"] = started;
+  prov["finished"] = utc_now_iso8601();
+  return prov;
+}
+
+ojson models_json(const RunContext& c) {
+  ojson models = ojson::object();
+  for (const auto& m : c.suite.models) {
+    ojson mj = {{"kind", m.kind}, {"label", m.label}, {"modalities", m.modalities}, {"source", m.source}};
+    if (m.source == "train") {
+      mj["checkpoint"] = rel(c, c.trained.at(m.name).dir);
+      mj["weights_sha256"] = c.trained.at(m.name).meta.value("weights_sha256", "");
+    } else if (m.source == "native") {
+      mj["checkpoint"] = m.path.string();
+    } else if (m.source == "folder") {
+      mj["folder"] = m.path.string();
+    } else {
+      mj["command"] = m.command;
+    }
+    models[m.name] = mj;
+  }
+  return models;
+}
+
+// results (per model and modality), reference (real floors) and samples.
+void add_metrics(RunContext& c, ojson& r) {
+  ojson results = ojson::object(), reference = ojson::object(), samples = ojson::object();
+  const int per_grid = c.suite.report.value("samples_per_grid", 16);
+  auto ref = [&](const std::string& mod) -> ojson& {
+    if (!reference.contains(mod)) reference[mod] = ojson::object();
+    return reference[mod];
+  };
+  for (const auto& m : c.suite.models) {
+    results[m.name] = ojson::object();
+    for (const auto& mod : m.modalities) {
+      ojson mets = ojson::object();
+      const std::string k = mm(m.name, mod);
+      if (c.fidelity.count(k)) {
+        const Unit& u = c.fidelity.at(k);
+        if (u.meta.value("ok", false)) {
+          const fs::path file = u.dir / "fidelity.json";
+          const json f = read_json_file(file);
+          const long long ns = f.value("n_synthetic", 0LL), nr = f.value("n_real", 0LL);
+          for (const char* name : {"fid", "kid", "precision", "recall", "density", "coverage"}) {
+            ojson mt = metric_json(f[name], ns, "percentile bootstrap", file.string() + ": " + name);
+            mt["n_real"] = nr;
+            mets[name] = mt;
+          }
+          if (!ref(mod).contains("fid_real_floor"))
+            ref(mod)["fid_real_floor"] = metric_json(f["fid_real_floor"], nr, "percentile bootstrap", file.string() + ": fid_real_floor");
+          for (const auto& wmsg : f.value("warnings", std::vector<std::string>{}))
+            c.notes.push_back("fidelity " + m.name + "/" + mod + ": " + wmsg);
+        } else {
+          c.notes.push_back("fidelity of " + m.name + " on " + mod + " not computed: " + u.meta.value("reason", ""));
+        }
+      }
+      if (c.diversity.count(k)) {
+        const Unit& u = c.diversity.at(k);
+        if (u.meta.value("ok", false)) {
+          const json d = read_json_file(u.dir / "diversity.json");
+          mets["ms_ssim"] = to_json(estimate_from_json(d["ms_ssim"], (u.dir / "diversity.json").string()));
+          mets["ms_ssim"]["n_pairs"] = d.value("n_pairs", 0LL);
+        } else {
+          c.notes.push_back("diversity of " + m.name + " on " + mod + " not computed: " + u.meta.value("reason", ""));
+        }
+      }
+      results[m.name][mod] = mets;
+      if (c.generated.count(k)) {
+        const Dataset ds = load_dataset(c.generated.at(k).unit.dir);
+        ojson list = ojson::array();
+        for (std::size_t i = 0; i < ds.records.size() && static_cast<int>(i) < per_grid; ++i)
+          list.push_back(rel(c, ds.image_path(ds.records[i])));
+        if (!samples.contains(m.name)) samples[m.name] = ojson::object();
+        samples[m.name][mod] = list;
+      }
+    }
+  }
+  for (const auto& [mod, u] : c.real_diversity) {
+    if (!u.meta.value("ok", false)) {
+      c.notes.push_back("diversity of the real " + mod + " images not computed: " + u.meta.value("reason", ""));
+      continue;
+    }
+    const json d = read_json_file(u.dir / "diversity.json");
+    ref(mod)["ms_ssim"] = to_json(estimate_from_json(d["ms_ssim"], (u.dir / "diversity.json").string()));
+  }
+  r["results"] = results;
+  if (!reference.empty()) r["reference"] = reference;
+  if (!samples.empty()) r["samples"] = samples;
+}
+
+ojson memorization_json(RunContext& c) {
+  ojson mem = ojson::object();
+  const double level = 0.95;
+  for (const auto& m : c.suite.models)
+    for (const auto& mod : m.modalities) {
+      const std::string k = mm(m.name, mod);
+      if (!c.memorization.count(k)) continue;
+      const Unit& u = c.memorization.at(k);
+      if (!u.meta.value("ok", false)) {
+        c.notes.push_back("memorization of " + m.name + " on " + mod + " not computed: " + u.meta.value("reason", ""));
+        continue;
+      }
+      const double n = u.meta.value("n_synthetic", 0.0), flagged = u.meta.value("flagged", 0.0);
+      ojson e = {{"fraction_memorized", to_json(wilson_interval(flagged, n, level))},
+                 {"n_synthetic", u.meta["n_synthetic"]}, {"n_train", u.meta["n_train"]}, {"n_holdout", u.meta["n_holdout"]},
+                 {"tau", u.meta["tau"]}, {"threshold_quantile", u.meta["threshold_quantile"]},
+                 {"exact_copies", u.meta["exact_copies"]}, {"embedder", u.meta["embedder"]}};
+      for (const char* f : {"histogram_png", "pairs_png"})
+        if (!u.meta.value(f, std::string()).empty() && fs::exists(u.dir / u.meta.value(f, std::string())))
+          e[f] = rel(c, u.dir / u.meta.value(f, std::string()));
+      if (fs::exists(u.dir / "summary.json")) e["summary_json"] = rel(c, u.dir / "summary.json");
+      if (!mem.contains(m.name)) mem[m.name] = ojson::object();
+      mem[m.name][mod] = e;
+    }
+  return mem;
+}
+
+ojson downstream_json(RunContext& c) {
+  ojson down = ojson::object();
+  for (const auto& m : c.suite.models)
+    for (const auto& mod : m.modalities) {
+      const std::string k = mm(m.name, mod);
+      if (!c.downstream.count(k)) continue;
+      const Unit& u = c.downstream.at(k);
+      if (!u.meta.value("ok", false) || u.meta["arms"].empty()) {
+        c.notes.push_back("downstream of " + m.name + " on " + mod + " not computed: " + u.meta.value("reason", "no feasible arm"));
+        continue;
+      }
+      ojson e = {{"metric", "auroc"}, {"arms", u.meta["arms"]}, {"comparisons", u.meta["comparisons"]}};
+      if (fs::exists(u.dir / "results.json")) e["results_json"] = rel(c, u.dir / "results.json");
+      for (const auto& n : u.meta.value("notes", std::vector<std::string>{})) c.notes.push_back("downstream " + k + ": " + n);
+      if (!down.contains(m.name)) down[m.name] = ojson::object();
+      down[m.name][mod] = e;
+    }
+  return down;
+}
+
+ojson compute_json(const RunContext& c) {
+  ojson cm = ojson::object();
+  ojson cnotes = ojson::array();
+  for (const auto& m : c.suite.models) {
+    ojson e = {{"params", nullptr}, {"training_flops", nullptr}, {"wall_time_s", nullptr}, {"steps", nullptr}, {"images_per_s", nullptr}};
+    double imgs = 0, secs = 0;
+    for (const auto& mod : m.modalities)
+      if (c.generated.count(mm(m.name, mod))) {
+        imgs += c.generated.at(mm(m.name, mod)).n;
+        secs += c.generated.at(mm(m.name, mod)).seconds;
+      }
+    if (secs > 0 && m.source != "folder") e["images_per_s"] = imgs / secs;  // a folder generates nothing
+    if (c.compute.count(m.name)) {
+      const Unit& u = c.compute.at(m.name);
+      const json cost = read_json_file(u.dir / "cost.json");
+      if (cost.contains("/params/total"_json_pointer)) e["params"] = static_cast<long long>(std::llround(cost["params"]["total"].get<double>()));
+      e["training_flops"] = num_or_null(cost, "/training/total_flops");
+      e["sampling_flops_per_image"] = num_or_null(cost, "/sampling/flops_per_image");
+      if (m.source == "train") {
+        e["steps"] = c.trained.at(m.name).meta.value("steps", 0);
+      } else if (cost.contains("/training/steps"_json_pointer)) {
+        e["steps"] = cost["training"]["steps"];
+      }
+      e["wall_time_s"] = num_or_null(cost, "/measured/train_wall_s");
+      if (e["wall_time_s"].is_null() && m.source == "train") e["wall_time_s"] = c.trained.at(m.name).meta.value("seconds", 0.0);
+      e["device"] = c.device;
+      e["cost_json"] = rel(c, u.dir / "cost.json");
+    } else {
+      cnotes.push_back(m.name + " (" + m.source + "): no training cost is known for this source");
+    }
+    cm[m.name] = e;
+  }
+  ojson out = {{"device", c.device}, {"models", cm}};
+  if (!cnotes.empty()) out["notes"] = cnotes;
+  return out;
+}
+
+// Generalist vs the sum of specialists, in words (the report renders the table and figure).
+void add_compute_notes(ojson& r) {
+  if (!r.contains("compute")) return;
+  const auto res = reports::results_from_json(r, "results.json");
+  const auto cmp = reports::compute_comparison(res);
+  ojson notes = r["compute"].value("notes", ojson::array());
+  for (const auto& row : cmp.rows) {
+    if (row.role != "ratio") continue;
+    std::ostringstream os;
+    os << row.label << " (ratio):";
+    const char* sep = " ";
+    auto put = [&](const char* what, const std::optional<double>& v) {
+      if (v) os << sep << what << " " << reports::format_value(*v, 3);
+      if (v) sep = ", ";
+    };
+    put("params", row.params);
+    put("training FLOPs", row.training_flops);
+    put("wall time", row.wall_time_s);
+    put("steps", row.steps);
+    put("images/s", row.images_per_s);
+    for (std::size_t i = 0; i < cmp.modalities.size() && i < row.quality.size(); ++i)
+      if (row.quality[i]) os << "; " << cmp.quality_metric << "(" << cmp.modalities[i] << ") " << reports::format_value(*row.quality[i], 3);
+    os << " (quality ratio = generalist / the modality's specialist)";
+    notes.push_back(os.str());
+  }
+  for (const auto& n : cmp.notes) notes.push_back(n);
+  if (!notes.empty()) r["compute"]["notes"] = notes;
+}
+
+}  // namespace
+
+ojson build_results(RunContext& c, const std::string& started) {
+  const auto& suite = c.suite;
+  ojson r;
+  r["schema_version"] = 1;
+  r["suite"] = {{"name", suite.name}, {"hash", suite.hash}, {"path", suite.file.string()}};
+  if (!suite.description.empty()) r["suite"]["description"] = suite.description;
+  r["provenance"] = provenance(c, started);
+  ojson mods = ojson::object();
+  const std::string role = suite.evaluations.fidelity ? suite.evaluations.fidelity->real_split : "train";
+  for (const auto& m : suite.modalities) {
+    const auto& rd = c.real.at(m.name);
+    mods[m.name] = {{"specialty", m.specialty}, {"label", m.label}, {"dataset", m.dataset},
+                    {"n_real", rd.counts.count(role) ? rd.counts.at(role) : 0},
+                    {"n_train", rd.counts.count("train") ? rd.counts.at("train") : 0}};
+  }
+  r["modalities"] = mods;
+  r["models"] = models_json(c);
+  add_metrics(c, r);
+  if (!c.memorization.empty()) r["memorization"] = memorization_json(c);
+  if (!c.downstream.empty()) {
+    const ojson down = downstream_json(c);
+    if (!down.empty()) r["downstream"] = down;
+  }
+  if (suite.has_evaluation("compute")) r["compute"] = compute_json(c);
+  add_compute_notes(r);
+  if (!c.notes.empty()) r["notes"] = c.notes;
+  return r;
+}
+
+}  // namespace medsyn::suites

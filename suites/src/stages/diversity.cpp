@@ -1,0 +1,85 @@
+// Stage diversity: mean pairwise MS-SSIM of each synthetic set and (reference) of each modality's
+// real training images.
+#include <algorithm>
+
+#include "medsyn/core/error.h"
+#include "medsyn/core/estimate.h"
+#include "medsyn/core/image_io.h"
+#include "medsyn/core/json.h"
+#include "medsyn/core/manifest.h"
+#include "medsyn/metrics/diversity.h"
+#include "../run_context.h"
+
+namespace fs = std::filesystem;
+
+namespace medsyn::suites {
+
+namespace {
+
+// The results.json metric object of a diversity result (the one place that reads its interval).
+Estimate diversity_estimate(const metrics::DiversityResult& r) {
+  Estimate e;
+  e.value = r.mean;
+  e.ci_low = r.ci.low;
+  e.ci_high = r.ci.high;
+  e.ci_level = r.ci.level;
+  e.ci_method = "percentile bootstrap over images";
+  e.n = r.n_images;
+  e.replicates = r.ci.replicates;
+  e.failed = r.ci.failed;
+  return e;
+}
+
+}  // namespace
+
+ojson compute_diversity(const UnitDescription& d, RunContext& c, const fs::path& w) {
+  const DiversitySpec spec = diversity_spec_from_json(json::parse(d.spec.dump()), d.id() + " spec");
+  metrics::DiversityOptions o = to_options(spec);
+  o.seed = d.inputs["seed"];
+  o.bootstrap.seed = o.seed + 1;
+  const Dataset ds = load_dataset(c.resolve(d.locations.at("dataset")));
+  const auto recs = ds.select(d.inputs["modality"].get<std::string>(), d.inputs["split"].get<std::string>());
+  std::vector<std::string> names;
+  for (const auto& r : recs) names.push_back(ds.image_path(r).string());
+  int min_side = 1 << 30;
+  for (const auto& r : recs) {
+    const Image img = read_image(ds.image_path(r));
+    min_side = std::min({min_side, img.height, img.width});
+  }
+  if (spec.scales <= 0) {  // automatic: as many scales as the image size allows, up to the library's default
+    o.ms_ssim.scales = metrics::MsSsimOptions{}.scales;
+    while (o.ms_ssim.scales > 1 && metrics::ms_ssim_min_side(o.ms_ssim.ssim.win_size, o.ms_ssim.scales) > min_side) --o.ms_ssim.scales;
+  }
+  try {
+    const auto r = metrics::diversity_of_images(
+        static_cast<std::int64_t>(recs.size()), [&](std::int64_t i) { return read_image(ds.image_path(recs[i])); }, names, o);
+    ojson j = ojson::parse(metrics::diversity_to_json(r).dump());
+    j["scales"] = o.ms_ssim.scales;
+    j["win_size"] = o.ms_ssim.ssim.win_size;
+    j["ms_ssim"] = to_json(diversity_estimate(r));
+    write_json_file(w / "diversity.json", j);
+    return ojson{{"ok", true}};
+  } catch (const InputError& e) {
+    return ojson{{"ok", false}, {"reason", e.what()}};
+  }
+}
+
+void plan_diversity(RunContext& c) {
+  const DiversitySpec& spec = *c.suite.evaluations.diversity;
+  const ojson unit_spec = unit_spec_json(spec, "diversity");
+  auto unit = [&](const std::string& name, const fs::path& dir, const std::string& hash, const std::string& modality,
+                  const std::string& split) {
+    const ojson in = {{"dataset", hash}, {"modality", modality}, {"split", split}, {"seed", c.seed_for("diversity:" + name)}};
+    return c.run(make_unit("diversity", name, unit_spec, in, {{"dataset", c.location(dir)}}));
+  };
+  for_each_image_set(
+      c, "stage diversity", /*with_real=*/spec.reference,
+      [&](const std::string& m) {
+        c.real_diversity[m] = unit("real-" + m, c.real.at(m).real_dir, c.real.at(m).real_hash, m, "train");
+      },
+      [&](const std::string& model, const std::string& mod, const Generated& g) {
+        c.diversity[mm(model, mod)] = unit(model + "-" + mod, g.unit.dir, g.manifest_hash, mod, "");
+      });
+}
+
+}  // namespace medsyn::suites
