@@ -8,14 +8,15 @@
 
 #include "medsyn/core/error.h"
 #include "medsyn/memorization/knn.h"
+#include "medsyn/stats/random.h"
 #include "test_support.h"
 
 using namespace medsyn::memorization;
 
 namespace {
 std::vector<float> random_unit_rows(std::int64_t n, int d, std::uint64_t seed, int clusters = 0) {
-  std::mt19937_64 rng(seed);
-  std::normal_distribution<float> g(0.f, 1.f);
+  medsyn::stats::Rng rng(seed);
+  auto g = [](medsyn::stats::Rng& r) { return static_cast<float>(medsyn::stats::standard_normal(r)); };
   std::vector<float> centres;
   for (int c = 0; c < clusters * d; ++c) centres.push_back(g(rng));
   std::vector<float> x(static_cast<std::size_t>(n) * d);
