@@ -20,8 +20,9 @@ double quantile_linear(std::vector<double> values, double q) {
   if (lo + 1 >= values.size()) return values.back();
   const double t = h - static_cast<double>(lo);
   const double a = values[lo], b = values[lo + 1];
-  // numpy's _lerp: symmetric formulation for t >= 0.5
-  return t >= 0.5 ? b - (b - a) * (1.0 - t) : a + (b - a) * t;
+  // a + (b - a) t, as the metrics bootstraps always computed it (numpy's _lerp switches to
+  // b - (b - a)(1 - t) for t >= 0.5; the two differ by at most one ulp), so no interval moves.
+  return a + (b - a) * t;
 }
 
 double normal_cdf(double x) {

@@ -5,9 +5,10 @@
 
 namespace medsyn::stats {
 
-// Linear-interpolated quantile of `values` (need not be sorted), q in [0, 1], exactly as
-// numpy.percentile(values, 100 q) with its default method (numpy's symmetric lerp). InputError
-// when `values` is empty or q is outside [0, 1].
+// Linear-interpolated quantile of `values` (need not be sorted), q in [0, 1]: numpy.percentile(
+// values, 100 q) with its default "linear" method (R type 7), computed as a + (b - a) t (numpy's
+// symmetric lerp can differ in the last bit). InputError when `values` is empty or q is outside
+// [0, 1].
 double quantile_linear(std::vector<double> values, double q);
 
 // Standard normal distribution (Boost.Math). normal_cdf(+-inf) = 1 / 0; NaN in, NaN out.
