@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "medsyn/memorization/knn.h"
+#include "medsyn/stats/random.h"
 
 using namespace medsyn::memorization;
 
@@ -23,8 +24,8 @@ constexpr std::int64_t kTrain = 100000, kQueries = 10000;
 constexpr int kDim = 256, kK = 5, kEigenBlock = 1024;
 
 std::vector<float> unit_rows(std::int64_t n, std::uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::normal_distribution<float> g;
+  medsyn::stats::Rng rng(seed);
+  auto g = [](medsyn::stats::Rng& r) { return static_cast<float>(medsyn::stats::standard_normal(r)); };
   std::vector<float> x(static_cast<std::size_t>(n) * kDim);
   for (std::int64_t i = 0; i < n; ++i) {
     float* r = x.data() + i * kDim;

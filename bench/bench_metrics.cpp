@@ -19,6 +19,7 @@
 #include "medsyn/metrics/fid.h"
 #include "medsyn/metrics/ssim.h"
 #include "medsyn/metrics/stats.h"
+#include "medsyn/stats/random.h"
 
 #ifndef MEDSYN_BENCH_SHARED_DATA_DIR
 #define MEDSYN_BENCH_SHARED_DATA_DIR "../shared/data"
@@ -32,8 +33,8 @@ namespace {
 // Statistics of n random d-dimensional "features" with correlated, non-negative (ReLU-like)
 // coordinates, similar in spectrum to Inception pool features. Deterministic.
 GaussianStats random_stats(int d, int n, std::uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::normal_distribution<double> nd;
+  medsyn::stats::Rng rng(seed);
+  auto nd = [](medsyn::stats::Rng& r) { return medsyn::stats::standard_normal(r); };
   Eigen::MatrixXd mix(d, d / 4);
   for (Eigen::Index i = 0; i < mix.size(); ++i) mix.data()[i] = nd(rng) / std::sqrt(d / 4.0);
   Eigen::MatrixXd z(d / 4, n);
@@ -97,8 +98,8 @@ std::vector<Image> diversity_images() {
     }
   } catch (const std::exception&) {
     out.clear();
-    std::mt19937_64 rng(5);
-    std::uniform_real_distribution<float> u(0.f, 1.f);
+    medsyn::stats::Rng rng(5);
+    auto u = [](medsyn::stats::Rng& r) { return static_cast<float>(medsyn::stats::uniform01(r)); };
     for (int n = 0; n < 100; ++n) {
       Image img(1, 256, 256);
       for (auto& v : img.data) v = u(rng);

@@ -24,7 +24,6 @@ namespace {
 
 using metrics::FidelityOptions;
 using metrics::FidelityReport;
-using metrics::MetricEstimate;
 
 // Preprocessing overrides shared by every command that takes --extractor. Each flag sets the
 // query option of the same name on the spec (docs/features.md, "Preprocessing options").
@@ -112,14 +111,17 @@ struct FidelityArgs {
   PreprocessFlags pre;
 };
 
-std::string fmt_ci(const MetricEstimate& m, int precision) {
+std::string fmt_ci(const Estimate& m, int precision) {
   std::ostringstream os;
   os << std::fixed << std::setprecision(precision) << m.value;
-  if (m.has_ci) os << " [" << m.ci_low << ", " << m.ci_high << "]";
+  if (m.has_ci()) os << " [" << m.ci_low << ", " << m.ci_high << "]";
   return os.str();
 }
 
 void run_fidelity(const FidelityArgs& a) {
+  // The library reports these without flag names; the CLI names its flags.
+  if (a.bootstrap < 0) throw InputError("--bootstrap must be >= 0, got " + std::to_string(a.bootstrap));
+  if (!(a.ci > 0 && a.ci < 1)) throw InputError("--ci must be in (0, 1), got " + std::to_string(a.ci));
   FidelityOptions o;
   o.device = validate_device(a.device);
   o.extractor_spec = a.pre.apply(a.spec);

@@ -302,7 +302,7 @@ void run_diversity(const DiversityArgs& a) {
     for (const auto& r : rs)
       std::cout << std::left << std::setw(12) << label << std::setw(20) << r.modality << std::right << std::setw(8)
                 << r.n_images << std::setw(10) << r.n_pairs << std::setw(12) << fmt(r.mean, 6) << std::setw(12)
-                << fmt(r.std, 6) << std::setw(26) << ("[" + fmt(r.ci.low, 6) + ", " + fmt(r.ci.high, 6) + "]")
+                << fmt(r.std, 6) << std::setw(26) << ("[" + fmt(r.ci.ci_low, 6) + ", " + fmt(r.ci.ci_high, 6) + "]")
                 << "\n";
   };
   rows("dataset", res);

@@ -1,6 +1,7 @@
 // `medsynbench stats ...`: AUROC with DeLong CI, paired DeLong test, paired t / Wilcoxon tests,
-// p-value adjustment and stratified bootstrap CIs. Thin wrappers over medsyn/downstream/stats.h;
-// inputs are CSV / number-list files read by stats_csv.h (errors name file:line).
+// p-value adjustment and stratified bootstrap CIs. Thin wrappers over the medsyn_stats library
+// (medsyn/stats/*.h); inputs are CSV / number-list files read by stats/csv.h (errors name
+// file:line).
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -11,12 +12,16 @@
 #include "commands.h"
 #include "medsyn/core/error.h"
 #include "medsyn/core/json.h"
-#include "medsyn/downstream/stats.h"
-#include "medsyn/downstream/stats_csv.h"
+#include "medsyn/stats/adjust.h"
+#include "medsyn/stats/auc.h"
+#include "medsyn/stats/classification.h"
+#include "medsyn/stats/csv.h"
+#include "medsyn/stats/intervals.h"
+#include "medsyn/stats/tests.h"
 
 namespace medsyn::cli {
 
-namespace st = medsyn::downstream::stats;
+namespace st = medsyn::stats;
 
 namespace {
 
@@ -222,7 +227,7 @@ void register_stats_commands(CLI::App& root) {
     auto score_col = std::make_shared<std::string>("s");
     auto metric = std::make_shared<std::string>();
     auto method = std::make_shared<std::string>("percentile");
-    auto opt = std::make_shared<st::BootstrapOptions>();
+    auto opt = std::make_shared<st::StratifiedBootstrapOptions>();
     auto* c = g->add_subcommand("bootstrap", "Stratified bootstrap CI of auc, accuracy or balanced_accuracy");
     add_scores_options(c, *o);
     c->add_option("--score-col", *score_col,
@@ -236,6 +241,7 @@ void register_stats_commands(CLI::App& root) {
     c->add_option("--threshold", opt->threshold, "Decision threshold for accuracy metrics")->capture_default_str();
     c->callback([o, score_col, metric, method, opt] {
       check_level(o->level);
+      if (opt->resamples < 1) throw InputError("--resamples must be >= 1, got " + std::to_string(opt->resamples));
       const auto m = st::parse_metric(*metric);
       opt->method = st::parse_ci_method(*method);
       opt->level = o->level;
@@ -243,14 +249,15 @@ void register_stats_commands(CLI::App& root) {
       const auto y = t.binary_labels(o->label_col);
       const auto s = t.numeric(*score_col);
       const auto r = with_file(o->scores, [&] { return st::stratified_bootstrap(y, s, m, *opt); });
+      const Estimate& e = r.estimate;
       print_warnings(r.warnings);
       if (o->json_out) {
         json j = {{"command", "stats bootstrap"}, {"scores", o->scores}, {"label_col", o->label_col},
                   {"score_col", *score_col}, {"metric", st::to_string(m)}, {"n", y.size()},
-                  {"n_pos", r.n_pos}, {"n_neg", r.n_neg}, {"estimate", num(r.estimate)},
-                  {"ci_low", num(r.ci_low)}, {"ci_high", num(r.ci_high)}, {"level", r.level},
-                  {"method", st::to_string(r.method)}, {"resamples", r.resamples}, {"seed", r.seed},
-                  {"stratified", true}, {"boot_mean", num(r.boot_mean)}, {"boot_se", num(r.boot_se)},
+                  {"n_pos", r.n_pos}, {"n_neg", r.n_neg}, {"estimate", num(e.value)},
+                  {"ci_low", num(e.ci_low)}, {"ci_high", num(e.ci_high)}, {"level", e.ci_level},
+                  {"method", st::to_string(r.method)}, {"resamples", e.replicates}, {"seed", r.seed},
+                  {"stratified", true}, {"boot_mean", num(r.boot_mean)}, {"boot_se", num(e.se)},
                   {"warnings", r.warnings}};
         if (m != st::Metric::auc) j["threshold"] = opt->threshold;
         if (r.method == st::CiMethod::bca) {
@@ -259,9 +266,9 @@ void register_stats_commands(CLI::App& root) {
         }
         print_json(j);
       } else {
-        std::cout << st::to_string(m) << " " << fmt(r.estimate) << " (" << pct(r.level) << " CI " << fmt(r.ci_low)
-                  << " - " << fmt(r.ci_high) << ", stratified bootstrap, " << st::to_string(r.method) << ", "
-                  << r.resamples << " resamples, seed " << r.seed << "), n = " << y.size() << " (" << r.n_pos
+        std::cout << st::to_string(m) << " " << fmt(e.value) << " (" << pct(e.ci_level) << " CI " << fmt(e.ci_low)
+                  << " - " << fmt(e.ci_high) << ", stratified bootstrap, " << st::to_string(r.method) << ", "
+                  << e.replicates << " resamples, seed " << r.seed << "), n = " << y.size() << " (" << r.n_pos
                   << " positive, " << r.n_neg << " negative)\n";
       }
     });

@@ -8,13 +8,13 @@
 #include <cmath>
 #include <limits>
 #include <mutex>
-#include <random>
 
 #include <torch/torch.h>
 
 #include "medsyn/core/error.h"
 #include "medsyn/downstream/mix.h"
-#include "medsyn/downstream/stats.h"
+#include "medsyn/stats/auc.h"
+#include "medsyn/stats/random.h"
 #include "medsyn/torch/runtime.h"
 #include "medsyn/torch/tensor.h"
 
@@ -82,15 +82,6 @@ TORCH_MODULE(Net);
 std::mutex& init_mutex() {
   static std::mutex m;
   return m;
-}
-
-std::size_t bounded(std::mt19937_64& rng, std::size_t n) {
-  const std::uint64_t range = n;
-  const std::uint64_t limit = std::numeric_limits<std::uint64_t>::max() - std::numeric_limits<std::uint64_t>::max() % range;
-  std::uint64_t x;
-  do x = rng();
-  while (x >= limit);
-  return static_cast<std::size_t>(x % range);
 }
 
 // Copies image `src` (C x H x W) into `dst`, flipped horizontally and/or shifted by (dy, dx)
@@ -213,7 +204,7 @@ ClassifierRun train_classifier(const TrainingMix& train, const ImageSet& val, co
   Net net{nullptr};
   {
     std::lock_guard<std::mutex> lock(init_mutex());
-    torch::manual_seed(derive_seed(seed, 11));
+    torch::manual_seed(stats::derive_seed(seed, 11));
     net = Net(options.arch, val.channels, options.width, num_classes);
   }
   net->to(device);
@@ -249,7 +240,7 @@ ClassifierRun train_classifier(const TrainingMix& train, const ImageSet& val, co
     class_weight = torch::from_blob(wv.data(), {num_classes}, torch::kFloat32).clone().to(device);
   }
 
-  std::mt19937_64 rng(derive_seed(seed, 12));
+  stats::Rng rng(stats::derive_seed(seed, 12));
   std::vector<std::size_t> order(n);
   for (std::size_t i = 0; i < n; ++i) order[i] = i;
   std::size_t cursor = n;  // forces a shuffle first
@@ -271,7 +262,7 @@ ClassifierRun train_classifier(const TrainingMix& train, const ImageSet& val, co
   for (std::size_t step = 1; step <= total; ++step) {
     for (std::size_t b = 0; b < batch; ++b) {
       if (cursor == n) {
-        for (std::size_t i = n; i > 1; --i) std::swap(order[i - 1], order[bounded(rng, i)]);
+        stats::shuffle(rng, order);
         cursor = 0;
       }
       const std::size_t idx = order[cursor++];

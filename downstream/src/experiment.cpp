@@ -11,7 +11,6 @@
 #include <map>
 #include <mutex>
 #include <optional>
-#include <random>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -24,7 +23,10 @@
 #include "medsyn/core/progress.h"
 #include "medsyn/core/provenance.h"
 #include "medsyn/downstream/mix.h"
-#include "medsyn/downstream/stats.h"
+#include "medsyn/stats/adjust.h"
+#include "medsyn/stats/classification.h"
+#include "medsyn/stats/intervals.h"
+#include "medsyn/stats/random.h"
 #include "experiment_internal.h"
 
 namespace fs = std::filesystem;
@@ -310,7 +312,7 @@ LoadedData load_data(const DownstreamOptions& o, bool need_synthetic) {
   d.syn.width = d.train.width;
   if (o.control != Control::none) {
     // Hold out a stratified half of the real training split as the "synthetic" pool.
-    const StratifiedOrder order = make_stratified_order(d.train.labels, k, derive_seed(o.seed_base, 0xC0DE));
+    const StratifiedOrder order = make_stratified_order(d.train.labels, k, stats::derive_seed(o.seed_base, 0xC0DE));
     const auto held = take_prefix(order, stratified_counts(order, 0.5));
     std::vector<char> is_held(d.train.size(), 0);
     for (const auto i : held) is_held[i] = 1;
@@ -331,17 +333,8 @@ LoadedData load_data(const DownstreamOptions& o, bool need_synthetic) {
     d.train = std::move(keep);
     d.train_paths = std::move(keep_paths);
     if (o.control == Control::negative) {
-      std::mt19937_64 rng(derive_seed(o.seed_base, 0xBAD));
-      auto& l = d.syn.labels;
-      for (std::size_t i = l.size(); i > 1; --i) {
-        // Uniform index in [0, i) by rejection (platform-independent).
-        const std::uint64_t range = i;
-        const std::uint64_t limit = std::numeric_limits<std::uint64_t>::max() - std::numeric_limits<std::uint64_t>::max() % range;
-        std::uint64_t x;
-        do x = rng();
-        while (x >= limit);
-        std::swap(l[i - 1], l[static_cast<std::size_t>(x % range)]);
-      }
+      stats::Rng rng(stats::derive_seed(o.seed_base, 0xBAD));
+      stats::shuffle(rng, d.syn.labels);
     }
     d.summary.synthetic_manifest_sha256 = "control:" + to_string(o.control);
   } else if (need_synthetic) {
@@ -413,29 +406,8 @@ LoadedData load_data(const DownstreamOptions& o, bool need_synthetic) {
   return d;
 }
 
-Interval interval_of(const std::vector<double>& x) {
-  Interval iv;
-  iv.n = x.size();
-  const double nan = std::numeric_limits<double>::quiet_NaN();
-  if (x.empty()) {
-    iv.mean = iv.ci_low = iv.ci_high = iv.sd = nan;
-    return iv;
-  }
-  double s = 0;
-  for (const double v : x) s += v;
-  iv.mean = s / static_cast<double>(x.size());
-  if (x.size() < 2) {
-    iv.ci_low = iv.ci_high = iv.sd = nan;
-    return iv;
-  }
-  // One-sample t interval = paired t interval against zeros.
-  const std::vector<double> zeros(x.size(), 0.0);
-  const auto t = stats::paired_t_test(x, zeros);
-  iv.sd = t.sd_diff;
-  iv.ci_low = t.ci_low;
-  iv.ci_high = t.ci_high;
-  if (t.sd_diff == 0) iv.ci_low = iv.ci_high = iv.mean;
-  return iv;
+std::pair<Estimate, double> seed_metric(const std::vector<double>& x) {
+  return {stats::t_interval_mean(x), stats::sample_sd(x)};
 }
 
 }  // namespace detail
@@ -485,9 +457,9 @@ DownstreamResult run_downstream(const DownstreamOptions& o) {
   std::vector<std::uint64_t> train_seeds(static_cast<std::size_t>(o.seeds));
   std::set<std::string> notes_seen(res.notes.begin(), res.notes.end());
   for (int s = 0; s < o.seeds; ++s) {
-    const std::uint64_t seed_value = derive_seed(o.seed_base, static_cast<std::uint64_t>(s));
+    const std::uint64_t seed_value = stats::derive_seed(o.seed_base, static_cast<std::uint64_t>(s));
     mixes[static_cast<std::size_t>(s)] = plan_mixes(d.train.labels, d.syn.labels, k, mp, seed_value);
-    train_seeds[static_cast<std::size_t>(s)] = derive_seed(seed_value, 3);
+    train_seeds[static_cast<std::size_t>(s)] = stats::derive_seed(seed_value, 3);
     for (const auto& m : mixes[static_cast<std::size_t>(s)])
       for (const auto& n : m.notes) {
         // 2xreal feasibility is the same for every seed (counts do not depend on the order).

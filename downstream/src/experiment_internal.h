@@ -3,8 +3,10 @@
 // Not installed; no LibTorch.
 #include <filesystem>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "medsyn/core/estimate.h"
 #include "medsyn/downstream/classifier.h"
 #include "medsyn/downstream/experiment.h"
 
@@ -22,8 +24,8 @@ struct LoadedData {
 
 LoadedData load_data(const DownstreamOptions& o, bool need_synthetic);
 
-// Mean over seeds with its 95% t interval.
-Interval interval_of(const std::vector<double>& x);
+// A metric over seeds: mean with its 95% t interval (stats::t_interval_mean) and the sample sd.
+std::pair<Estimate, double> seed_metric(const std::vector<double>& x);
 
 // Fills res.arms and res.comparisons from res.runs (and the test predictions in `outputs`,
 // aligned with res.runs, for the paired DeLong tests).

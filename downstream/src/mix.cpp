@@ -4,32 +4,14 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
-#include <random>
 #include <sstream>
 
 #include "medsyn/core/error.h"
+#include "medsyn/stats/random.h"
 
 namespace medsyn::downstream {
 
-std::uint64_t derive_seed(std::uint64_t seed, std::uint64_t stream) {
-  std::uint64_t z = seed + 0x9E3779B97F4A7C15ULL * (stream + 1);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-  return z ^ (z >> 31);
-}
-
 namespace {
-
-// Uniform integer in [0, n) without std::uniform_int_distribution (whose output differs between
-// standard libraries): rejection sampling on the raw 64-bit draws.
-std::size_t bounded(std::mt19937_64& rng, std::size_t n) {
-  const std::uint64_t range = static_cast<std::uint64_t>(n);
-  const std::uint64_t limit = std::numeric_limits<std::uint64_t>::max() - std::numeric_limits<std::uint64_t>::max() % range;
-  std::uint64_t x;
-  do x = rng();
-  while (x >= limit);
-  return static_cast<std::size_t>(x % range);
-}
 
 void check_fraction(double f) {
   if (!(f > 0.0 && f <= 1.0)) {
@@ -52,9 +34,8 @@ StratifiedOrder make_stratified_order(std::span<const int> labels, int num_class
     order.by_class[static_cast<std::size_t>(labels[i])].push_back(i);
   }
   for (int c = 0; c < num_classes; ++c) {
-    std::mt19937_64 rng(derive_seed(seed, 1000 + static_cast<std::uint64_t>(c)));
-    auto& v = order.by_class[static_cast<std::size_t>(c)];
-    for (std::size_t i = v.size(); i > 1; --i) std::swap(v[i - 1], v[bounded(rng, i)]);
+    stats::Rng rng(stats::derive_seed(seed, 1000 + static_cast<std::uint64_t>(c)));
+    stats::shuffle(rng, order.by_class[static_cast<std::size_t>(c)]);
   }
   return order;
 }
@@ -124,8 +105,8 @@ std::vector<FractionMix> plan_mixes(std::span<const int> real_labels, std::span<
                                     int num_classes, const MixPlanOptions& options, std::uint64_t seed) {
   if (!(options.synthetic_ratio >= 0.0) || !std::isfinite(options.synthetic_ratio))
     throw InputError("--synthetic-ratio must be a finite number >= 0");
-  const StratifiedOrder real_order = make_stratified_order(real_labels, num_classes, derive_seed(seed, 1));
-  const StratifiedOrder syn_order = make_stratified_order(syn_labels, num_classes, derive_seed(seed, 2));
+  const StratifiedOrder real_order = make_stratified_order(real_labels, num_classes, stats::derive_seed(seed, 1));
+  const StratifiedOrder syn_order = make_stratified_order(syn_labels, num_classes, stats::derive_seed(seed, 2));
   std::vector<FractionMix> mixes;
   for (const double f : options.fractions) {
     check_fraction(f);

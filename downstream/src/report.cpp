@@ -12,7 +12,6 @@
 #include "medsyn/core/fs.h"
 #include "medsyn/core/json.h"
 #include "medsyn/core/provenance.h"
-#include "medsyn/downstream/stats.h"
 
 namespace fs = std::filesystem;
 
@@ -90,12 +89,12 @@ namespace {
 using detail::csv_num;
 using detail::format_number;
 
-json interval_json(const Interval& iv) {
-  return {{"mean", finite_or_null(iv.mean)},
-          {"ci_low", finite_or_null(iv.ci_low)},
-          {"ci_high", finite_or_null(iv.ci_high)},
-          {"sd", finite_or_null(iv.sd)},
-          {"n", iv.n}};
+// The Estimate's metric object plus the keys this file always wrote: "mean" (= "value") and "sd".
+json interval_json(const Estimate& e, double sd) {
+  json j = json::parse(medsyn::to_json(e).dump());
+  j["mean"] = finite_or_null(e.value);
+  j["sd"] = finite_or_null(sd);
+  return j;
 }
 
 json nums(const std::vector<double>& v) {
@@ -105,11 +104,11 @@ json nums(const std::vector<double>& v) {
 }
 
 // "0.812 ± 0.031" (half-width of the 95% CI), "0.812" for one seed, "–" for no runs.
-std::string mean_pm(const Interval& iv) {
-  if (iv.n == 0) return "–";
+std::string mean_pm(const Estimate& e) {
+  if (e.n == 0) return "–";
   std::ostringstream os;
-  os << std::fixed << std::setprecision(3) << iv.mean;
-  if (std::isfinite(iv.ci_high)) os << " ± " << std::setprecision(3) << (iv.ci_high - iv.mean);
+  os << std::fixed << std::setprecision(3) << e.value;
+  if (std::isfinite(e.ci_high)) os << " ± " << std::setprecision(3) << (e.ci_high - e.value);
   return os.str();
 }
 
@@ -198,10 +197,10 @@ nlohmann::json downstream_json(const DownstreamOptions& o, const DownstreamResul
                        {"feasible", a.feasible},
                        {"n_real", a.n_real},
                        {"n_syn", a.n_syn},
-                       {"auroc", interval_json(a.auroc)},
-                       {"accuracy", interval_json(a.accuracy)},
-                       {"balanced_accuracy", interval_json(a.balanced_accuracy)},
-                       {"f1", interval_json(a.f1)}});
+                       {"auroc", interval_json(a.auroc, a.auroc_sd)},
+                       {"accuracy", interval_json(a.accuracy, a.accuracy_sd)},
+                       {"balanced_accuracy", interval_json(a.balanced_accuracy, a.balanced_accuracy_sd)},
+                       {"f1", interval_json(a.f1, a.f1_sd)}});
   j["summary"] = summary;
   json comps = json::array();
   for (const auto& c : r.comparisons)
@@ -263,7 +262,7 @@ std::string downstream_markdown(const DownstreamOptions& o, const DownstreamResu
   md << ". " << r.data.classes.size() << " classes, " << o.seeds << " seeds, classifier " << o.classifier.arch << " (width "
      << o.classifier.width << ", " << o.classifier.epochs << " epochs), synthetic ratio " << format_number(o.synthetic_ratio)
      << ".\n\n";
-  auto metric_table = [&](const char* title, const Interval ArmSummary::*m) {
+  auto metric_table = [&](const char* title, const Estimate ArmSummary::*m) {
     md << "## " << title << " (mean ± 95% CI half-width over seeds)\n\n| fraction | n real |";
     for (const auto& a : arms) md << " " << a << " |";
     md << "\n|---|---|";
@@ -325,8 +324,11 @@ void write_downstream_outputs(const DownstreamOptions& o, const DownstreamResult
   for (const auto& a : r.arms) {
     t << format_number(a.fraction) << "," << a.arm << "," << (a.feasible ? 1 : 0) << "," << a.n_real << "," << a.n_syn
       << "," << a.auroc.n;
-    for (const Interval* iv : {&a.auroc, &a.accuracy, &a.balanced_accuracy, &a.f1})
-      t << "," << csv_num(iv->mean) << "," << csv_num(iv->ci_low) << "," << csv_num(iv->ci_high) << "," << csv_num(iv->sd);
+    for (const auto& [e, sd] : {std::pair<const Estimate*, double>{&a.auroc, a.auroc_sd},
+                                {&a.accuracy, a.accuracy_sd},
+                                {&a.balanced_accuracy, a.balanced_accuracy_sd},
+                                {&a.f1, a.f1_sd}})
+      t << "," << csv_num(e->value) << "," << csv_num(e->ci_low) << "," << csv_num(e->ci_high) << "," << csv_num(sd);
     t << "\n";
   }
   atomic_write_text(o.out_dir / "table.csv", t.str());

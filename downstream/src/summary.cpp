@@ -6,7 +6,9 @@
 #include <tuple>
 
 #include "experiment_internal.h"
-#include "medsyn/downstream/stats.h"
+#include "medsyn/stats/adjust.h"
+#include "medsyn/stats/auc.h"
+#include "medsyn/stats/tests.h"
 
 namespace medsyn::downstream::detail {
 
@@ -56,10 +58,10 @@ void summarize(const DownstreamOptions& o, const LoadedData& d, const std::vecto
         }
       }
       s.feasible = !auc.empty();
-      s.auroc = interval_of(auc);
-      s.accuracy = interval_of(acc);
-      s.balanced_accuracy = interval_of(bacc);
-      s.f1 = interval_of(f1);
+      std::tie(s.auroc, s.auroc_sd) = seed_metric(auc);
+      std::tie(s.accuracy, s.accuracy_sd) = seed_metric(acc);
+      std::tie(s.balanced_accuracy, s.balanced_accuracy_sd) = seed_metric(bacc);
+      std::tie(s.f1, s.f1_sd) = seed_metric(f1);
       res.arms.push_back(s);
     }
 
@@ -85,8 +87,8 @@ void summarize(const DownstreamOptions& o, const LoadedData& d, const std::vecto
         run_pairs.emplace_back(idx_a, jb->second);
       }
       c.n = va.size();
-      c.mean_a = interval_of(va).mean;
-      c.mean_b = interval_of(vb).mean;
+      c.mean_a = seed_metric(va).first.value;
+      c.mean_b = seed_metric(vb).first.value;
       c.mean_diff = c.mean_a - c.mean_b;
       c.ci_low = c.ci_high = c.t = c.df = c.p_t = c.w = c.p_wilcoxon = kNaN;
       c.p_adjusted = c.p_t_adjusted = c.p_wilcoxon_adjusted = kNaN;

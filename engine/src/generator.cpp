@@ -13,6 +13,7 @@
 #include "medsyn/core/image_io.h"
 #include "medsyn/core/json.h"
 #include "medsyn/core/progress.h"
+#include "medsyn/stats/random.h"
 
 namespace fs = std::filesystem;
 
@@ -64,7 +65,7 @@ class CommandGenerator : public Generator {
       const fs::path dir = out / sub;
       fs::remove_all(dir);
       ensure_dir(dir);
-      const std::uint64_t s = mix_seed(seed, p);
+      const std::uint64_t s = stats::derive_seed(seed, p);
       const std::string cmd = expand_command_template(tmpl_, prompts[p], s, n, dir);
       log_info("running: " + cmd);
       const int status = std::system(("/bin/sh -c " + sh_quote(cmd)).c_str());

@@ -26,13 +26,6 @@ namespace {
 std::string head(const std::string& s) { return s.substr(0, s.find(',')); }
 }  // namespace
 
-std::uint64_t mix_seed(std::uint64_t seed, std::uint64_t stream) {
-  std::uint64_t z = seed ^ (0x9E3779B97F4A7C15ULL * (stream + 1));
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-  return z ^ (z >> 31);
-}
-
 void PromptTable::add(const PromptInfo& p) { rows_.push_back(p); }
 
 std::optional<PromptInfo> PromptTable::lookup(const std::string& prompt) const {

@@ -13,6 +13,7 @@
 #include "medsyn/core/json.h"
 #include "medsyn/core/progress.h"
 #include "medsyn/core/provenance.h"
+#include "medsyn/stats/random.h"
 #include "medsyn/torch/runtime.h"
 #include "medsyn/torch/tensor.h"
 #include "sampling.h"
@@ -241,7 +242,7 @@ Dataset generate(const GenerateOptions& opt) {
     for (int start = 0; start < opt.n; start += batch) {
       const int b = std::min(batch, opt.n - start);
       std::vector<std::uint64_t> seeds;
-      for (int i = 0; i < b; ++i) seeds.push_back(mix_seed(opt.seed, k + i));
+      for (int i = 0; i < b; ++i) seeds.push_back(stats::derive_seed(opt.seed, k + i));
       auto imgs = sample_images(run, prompt, seeds, spec, guidance, dev);
       for (int i = 0; i < b; ++i, ++k) {
         Image img = tensor_to_image(imgs[i]);

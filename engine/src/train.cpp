@@ -18,6 +18,7 @@
 #include "medsyn/core/json.h"
 #include "medsyn/core/progress.h"
 #include "medsyn/core/provenance.h"
+#include "medsyn/stats/random.h"
 #include "medsyn/torch/runtime.h"
 #include "medsyn/torch/tensor.h"
 #include "sampling.h"
@@ -146,7 +147,7 @@ TrainData load_training_data(const TrainOptions& opt, const EngineConfig& c) {
 struct StepRng {
   std::mt19937_64 rng;
   torch::Generator gen;
-  StepRng(std::uint64_t seed, std::uint64_t k) : rng(mix_seed(seed, 2 * k)), gen(cpu_generator(mix_seed(seed, 2 * k + 1))) {}
+  StepRng(std::uint64_t seed, std::uint64_t k) : rng(stats::derive_seed(seed, 2 * k)), gen(cpu_generator(stats::derive_seed(seed, 2 * k + 1))) {}
   double uniform() { return static_cast<double>(rng() >> 11) * (1.0 / 9007199254740992.0); }
   std::size_t below(std::size_t n) { return static_cast<std::size_t>(rng() % n); }
 };
@@ -177,7 +178,7 @@ class DiffusionTrainer {
  public:
   DiffusionTrainer(const EngineConfig& c, std::int64_t vocab, const torch::Device& dev, std::uint64_t seed)
       : c_(c), dev_(dev), seed_(seed) {
-    torch::manual_seed(mix_seed(seed, 0xA11CE));  // parameter initialisation
+    torch::manual_seed(stats::derive_seed(seed, 0xA11CE));  // parameter initialisation
     model = DiffusionModel(c, vocab);
     ema = DiffusionModel(c, vocab);
     copy_weights(*ema, *model);
@@ -195,7 +196,7 @@ class DiffusionTrainer {
   StepResult step(int k, const TrainData& d, int B) {
     model->train();
     StepRng r(seed_, static_cast<std::uint64_t>(k));
-    if (c_.unet.dropout > 0) torch::manual_seed(mix_seed(seed_, 0xD00D0000ULL + k));
+    if (c_.unet.dropout > 0) torch::manual_seed(stats::derive_seed(seed_, 0xD00D0000ULL + k));
     auto [x0, prompts] = draw_batch(d, B, c_.train.cond_drop, c_.train.hflip, r);
     std::vector<torch::Tensor> rows;
     for (int p : prompts) rows.push_back(p < 0 ? uncond_[0] : d.prompt_tokens[p]);
@@ -298,6 +299,8 @@ void write_checkpoint(const fs::path& out, int step, DiffusionTrainer& tr, const
   state["weights_sha256"] = combined_hash(tr);
   state["model_sha256"] = weights_sha256(*tr.model);
   state["ema_sha256"] = weights_sha256(*tr.ema);
+  // "mix_seed" is the historical name of stats::derive_seed (same function); the text is kept so
+  // train_state.json stays byte-identical.
   state["rng"] = {{"scheme", "per-step: mt19937_64(mix_seed(seed, 2k)) for indices/dropout/flips, CPU torch generator mix_seed(seed, 2k+1) for timesteps and noise"},
                   {"next_step", step}};
   state["written_at"] = utc_now_iso8601();
@@ -336,7 +339,7 @@ double train_autoencoder(Autoencoder& ae, const EngineConfig& c, const TrainData
   double last = 0;
   const auto t0 = Clock::now();
   for (int k = 0; k < a.steps; ++k) {
-    StepRng r(mix_seed(seed, 0xAE), static_cast<std::uint64_t>(k));
+    StepRng r(stats::derive_seed(seed, 0xAE), static_cast<std::uint64_t>(k));
     auto x = draw_batch(d, a.batch, 0.0, c.train.hflip, r).first.to(dev);
     auto [mean, logvar] = ae->encode(x);
     auto eps = torch::randn(mean.sizes(), r.gen, torch::kFloat32).to(dev);
@@ -442,7 +445,7 @@ TrainResult train(const TrainOptions& opt) {
     if (!s && !c.autoencoder.pretrained.empty())
       throw InputError("autoencoder.pretrained: " + src.string() + " has no autoencoder.pt/autoencoder.json");
     if (!s) {
-      torch::manual_seed(mix_seed(seed, 0xAE0));
+      torch::manual_seed(stats::derive_seed(seed, 0xAE0));
       ae = Autoencoder(c);
       ae->to(dev);
       json info;

@@ -7,7 +7,6 @@
 #include <map>
 #include <mutex>
 #include <numeric>
-#include <random>
 #include <sstream>
 #include <unordered_map>
 
@@ -25,6 +24,7 @@
 #include "medsyn/metrics/extractor.h"
 #include "medsyn/metrics/feature_extract.h"
 #include "medsyn/metrics/ssim.h"
+#include "medsyn/stats/random.h"
 #include "medsyn/torch/runtime.h"
 
 namespace fs = std::filesystem;
@@ -270,8 +270,8 @@ AuditResult run_audit(const AuditOptions& opt) {
       const std::int64_t ns = fsyn.features.rows, nh = fhold.features.rows, total = ns + nh;
       std::vector<std::int64_t> rows(static_cast<std::size_t>(total));
       std::iota(rows.begin(), rows.end(), 0);
-      std::mt19937_64 rng(opt.seed);
-      std::shuffle(rows.begin(), rows.end(), rng);
+      stats::Rng rng(opt.seed);
+      stats::shuffle(rng, rows);
       rows.resize(std::min<std::size_t>(rows.size(), std::max<std::size_t>(1, opt.recall_sample)));
       for (auto r : rows) {
         const float* src = r < ns ? fsyn.features.data.data() + static_cast<std::size_t>(r) * d

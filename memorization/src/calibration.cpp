@@ -5,7 +5,7 @@
 #include <limits>
 
 #include "medsyn/core/error.h"
-#include "medsyn/downstream/stats.h"
+#include "medsyn/stats/tests.h"
 
 namespace medsyn::memorization {
 
@@ -90,7 +90,7 @@ Calibration calibrate(std::span<const double> synthetic_nn_sims, std::span<const
   c.median_dcr_holdout = quantile(dhold, 0.5, "holdout DCR");
   c.dcr_ratio = c.median_dcr_holdout > 0 ? c.median_dcr_synthetic / c.median_dcr_holdout
                                          : std::numeric_limits<double>::quiet_NaN();
-  const auto mw = downstream::stats::mann_whitney_u(dsyn, dhold, downstream::stats::Alternative::less);
+  const auto mw = stats::mann_whitney_u(dsyn, dhold, stats::Alternative::less);
   c.mw_u = mw.u;
   c.mw_p = mw.p;
   c.mw_z = mw.z;

@@ -11,7 +11,6 @@
 #include <cmath>
 #include <mutex>
 #include <numeric>
-#include <random>
 
 #include "medsyn/core/error.h"
 #include "medsyn/core/fs.h"
@@ -22,6 +21,7 @@
 #include "medsyn/core/progress.h"
 #include "medsyn/memorization/gallery.h"
 #include "medsyn/metrics/extractor.h"
+#include "medsyn/stats/random.h"
 #include "medsyn/torch/runtime.h"
 #include "medsyn/torch/tensor.h"
 
@@ -71,9 +71,9 @@ InputSpec model_input_spec(int size) {
 }
 
 // Per-image augmentation of a batch N x 1 x S x S (values in [0,1]); parameters from `rng`.
-torch::Tensor augment(const torch::Tensor& x, const std::string& mode, std::mt19937_64& rng, at::Generator& gen) {
+torch::Tensor augment(const torch::Tensor& x, const std::string& mode, stats::Rng& rng, at::Generator& gen) {
   const auto n = x.size(0);
-  std::uniform_real_distribution<double> u01(0.0, 1.0);
+  auto u01 = [](stats::Rng& r) { return stats::uniform01(r); };
   auto theta = torch::zeros({n, 2, 3}, torch::kFloat32);
   auto gain = torch::empty({n, 1, 1, 1}, torch::kFloat32);
   auto contrast = torch::empty({n, 1, 1, 1}, torch::kFloat32);
@@ -354,7 +354,7 @@ ContrastiveTrainReport train_contrastive_embedder(const fs::path& data_dir, cons
   Encoder model(opt.width, opt.dim, opt.pool);
   model->to(device);
   torch::optim::Adam optim(model->parameters(), torch::optim::AdamOptions(opt.lr).weight_decay(1e-6));
-  std::mt19937_64 rng(opt.seed ^ 0x6d656d6f72697aULL);
+  stats::Rng rng(opt.seed ^ 0x6d656d6f72697aULL);
   at::Generator gen = at::detail::createCPUGenerator(opt.seed + 1);
 
   const long batch = std::min<long>(opt.batch, n);
@@ -368,7 +368,7 @@ ContrastiveTrainReport train_contrastive_embedder(const fs::path& data_dir, cons
   model->train();
   for (int epoch = 0; epoch < opt.epochs; ++epoch) {
     std::iota(order.begin(), order.end(), 0);
-    std::shuffle(order.begin(), order.end(), rng);
+    stats::shuffle(rng, order);
     double loss_sum = 0;
     for (long s = 0; s < steps; ++s) {
       auto idx = torch::from_blob(order.data() + s * batch, {batch}, torch::kLong).clone();

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cmath>
 #include <numeric>
-#include <random>
 #include <sstream>
 
 #include "medsyn/core/error.h"
@@ -12,6 +11,7 @@
 #include "medsyn/core/image_io.h"
 #include "medsyn/core/json.h"
 #include "medsyn/core/manifest.h"
+#include "medsyn/stats/random.h"
 
 namespace fs = std::filesystem;
 
@@ -19,16 +19,16 @@ namespace medsyn::memorization {
 
 namespace {
 
-std::vector<std::size_t> pick(std::size_t n, std::size_t m, std::mt19937_64& rng) {
+std::vector<std::size_t> pick(std::size_t n, std::size_t m, stats::Rng& rng) {
   std::vector<std::size_t> idx(n);
   std::iota(idx.begin(), idx.end(), 0);
-  std::shuffle(idx.begin(), idx.end(), rng);
+  stats::shuffle(rng, idx);
   if (m > 0 && m < n) idx.resize(m);
   return idx;
 }
 
-int uniform_int(std::mt19937_64& rng, int lo, int hi) {  // inclusive, platform-independent
-  return lo + static_cast<int>(rng() % static_cast<std::uint64_t>(hi - lo + 1));
+int uniform_int(stats::Rng& rng, int lo, int hi) {  // inclusive
+  return lo + static_cast<int>(stats::random_below(rng, static_cast<std::uint64_t>(hi - lo + 1)));
 }
 
 Image hflip(const Image& in) {
@@ -60,16 +60,10 @@ Image crop_resize(const Image& in, int top, int bottom, int left, int right) {
   return out;
 }
 
-// Box-Muller on the raw engine output, so the noise is the same with every standard library.
-Image add_noise(const Image& in, double sigma, std::mt19937_64& rng) {
+// Gaussian pixel noise from stats::standard_normal (the same with every standard library).
+Image add_noise(const Image& in, double sigma, stats::Rng& rng) {
   Image out = in;
-  auto u = [&] { return (static_cast<double>(rng() >> 11) + 0.5) * (1.0 / 9007199254740992.0); };
-  for (std::size_t i = 0; i < out.data.size(); i += 2) {
-    const double r = std::sqrt(-2.0 * std::log(u())), t = 2.0 * M_PI * u();
-    out.data[i] = std::clamp(static_cast<float>(out.data[i] + sigma * r * std::cos(t)), 0.f, 1.f);
-    if (i + 1 < out.data.size())
-      out.data[i + 1] = std::clamp(static_cast<float>(out.data[i + 1] + sigma * r * std::sin(t)), 0.f, 1.f);
-  }
+  for (auto& v : out.data) v = std::clamp(static_cast<float>(v + sigma * stats::standard_normal(rng)), 0.f, 1.f);
   return out;
 }
 
@@ -108,12 +102,12 @@ PlantedSet build_planted_set(const fs::path& real_dataset, const fs::path& out_d
   const auto test_all = ds.select(opt.modality, opt.test_split);
   if (train_all.empty()) throw InputError(at_file(manifest, "no images of split '" + opt.train_split + "'"));
   if (test_all.size() < 2) throw InputError(at_file(manifest, "need at least 2 images of split '" + opt.test_split + "'"));
-  std::mt19937_64 rng(opt.seed);
+  stats::Rng rng(opt.seed);
 
   auto train_idx = pick(train_all.size(), opt.max_train, rng);
   std::sort(train_idx.begin(), train_idx.end());
   auto test_idx = pick(test_all.size(), opt.max_test, rng);
-  std::shuffle(test_idx.begin(), test_idx.end(), rng);
+  stats::shuffle(rng, test_idx);
   const std::size_t half = test_idx.size() / 2;
   std::vector<std::size_t> hold_idx(test_idx.begin(), test_idx.begin() + static_cast<std::ptrdiff_t>(half)),
       new_idx(test_idx.begin() + static_cast<std::ptrdiff_t>(half), test_idx.end());

@@ -9,6 +9,7 @@
 #include "medsyn/core/json.h"
 #include "medsyn/core/manifest.h"
 #include "medsyn/core/progress.h"
+#include "medsyn/stats/random.h"
 
 namespace medsyn::metrics {
 
@@ -22,11 +23,11 @@ std::vector<std::pair<std::int64_t, std::int64_t>> select_pairs(std::int64_t n, 
     for (std::int64_t p = 0; p < total; ++p) chosen[p] = p;
   } else {
     // Floyd's algorithm: `pairs` distinct values from [0, total) with exactly `pairs` draws.
-    std::mt19937_64 rng(seed);
+    stats::Rng rng(seed);
     std::unordered_set<std::int64_t> set;
     set.reserve(static_cast<std::size_t>(pairs) * 2);
     for (std::int64_t j = total - pairs; j < total; ++j) {
-      const auto t = static_cast<std::int64_t>(random_below(rng, static_cast<std::uint64_t>(j + 1)));
+      const auto t = static_cast<std::int64_t>(stats::random_below(rng, static_cast<std::uint64_t>(j + 1)));
       if (!set.insert(t).second) set.insert(j);
     }
     chosen.assign(set.begin(), set.end());
@@ -110,18 +111,19 @@ DiversityResult diversity_of_images(std::int64_t n, const std::function<Image(st
   r.std = r.values.size() > 1 ? std::sqrt(ss / static_cast<double>(r.values.size() - 1)) : 0.0;
 
   // Image-level bootstrap: weights count_i * count_j on each evaluated pair.
-  BootstrapResult ci;
-  ci.estimate = mean;
-  ci.level = opt.bootstrap.level;
+  Estimate ci;
+  ci.value = mean;
+  ci.n = n;
+  ci.ci_level = opt.bootstrap.level;
   ci.replicates = opt.bootstrap.replicates;
   if (opt.bootstrap.replicates > 0) {
-    std::mt19937_64 rng(opt.bootstrap.seed);
+    stats::Rng rng(opt.bootstrap.seed);
     std::vector<double> reps;
     reps.reserve(static_cast<std::size_t>(opt.bootstrap.replicates));
     std::vector<double> count(static_cast<std::size_t>(n));
     for (int b = 0; b < opt.bootstrap.replicates; ++b) {
       std::fill(count.begin(), count.end(), 0.0);
-      for (std::int64_t t = 0; t < n; ++t) count[random_below(rng, static_cast<std::uint64_t>(n))] += 1.0;
+      for (std::int64_t t = 0; t < n; ++t) count[stats::random_below(rng, static_cast<std::uint64_t>(n))] += 1.0;
       double num = 0, den = 0;
       for (std::size_t p = 0; p < r.values.size(); ++p) {
         const double wgt = count[r.pair_index[p].first] * count[r.pair_index[p].second];
@@ -130,9 +132,7 @@ DiversityResult diversity_of_images(std::int64_t n, const std::function<Image(st
       }
       reps.push_back(den > 0 ? num / den : std::nan(""));
     }
-    finish_percentile_interval(std::move(reps), ci);
-  } else {
-    ci.low = ci.high = ci.se = std::nan("");
+    stats::finish_percentile_interval(std::move(reps), opt.bootstrap.level, ci);
   }
   r.ci = ci;
   return r;
@@ -164,9 +164,9 @@ nlohmann::json diversity_to_json(const DiversityResult& r) {
   return json{{"modality", r.modality},
               {"msssim_mean", finite_or_null(r.mean)},
               {"msssim_std", finite_or_null(r.std)},
-              {"ci_low", finite_or_null(r.ci.low)},
-              {"ci_high", finite_or_null(r.ci.high)},
-              {"ci_level", r.ci.level},
+              {"ci_low", finite_or_null(r.ci.ci_low)},
+              {"ci_high", finite_or_null(r.ci.ci_high)},
+              {"ci_level", r.ci.ci_level},
               {"bootstrap_replicates", r.ci.replicates},
               {"bootstrap_failed", r.ci.failed},
               {"n_images", r.n_images},

@@ -3,18 +3,18 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <random>
 
 #include "medsyn/core/error.h"
 #include "medsyn/core/json.h"
 #include "medsyn/core/manifest.h"
 #include "medsyn/core/progress.h"
 #include "medsyn/core/provenance.h"
-#include "medsyn/metrics/bootstrap.h"
 #include "medsyn/metrics/fid.h"
 #include "medsyn/metrics/kid.h"
 #include "medsyn/metrics/prdc.h"
 #include "medsyn/metrics/stats.h"
+#include "medsyn/stats/intervals.h"
+#include "medsyn/stats/random.h"
 
 namespace fs = std::filesystem;
 
@@ -44,19 +44,9 @@ FidResult fid_of(const Matrix32& a, const Matrix32& b, const std::string& name_a
   return frechet_distance(compute_stats(a, name_a), compute_stats(b, name_b));
 }
 
-void set_interval(MetricEstimate& m, std::vector<double> replicates, const FidelityOptions& opt) {
-  m.replicates = static_cast<int>(replicates.size());
+void set_interval(Estimate& m, std::vector<double> replicates, const FidelityOptions& opt) {
   if (replicates.empty()) return;
-  BootstrapResult r;
-  r.estimate = m.value;
-  r.level = opt.ci_level;
-  r.replicates = static_cast<int>(replicates.size());
-  finish_percentile_interval(std::move(replicates), r);
-  m.failed = r.failed;
-  m.se = r.se;
-  m.ci_low = r.low;
-  m.ci_high = r.high;
-  m.has_ci = std::isfinite(r.low) && std::isfinite(r.high);
+  stats::finish_percentile_interval(std::move(replicates), opt.ci_level, m);
 }
 
 }  // namespace
@@ -71,15 +61,22 @@ ModalityFidelity fidelity_from_features(const std::string& modality, const Matri
     if (m->rows < 2 || m->rows <= opt.k)
       throw InputError(name + ": " + std::to_string(m->rows) + " images; FID/KID need at least 2 and PRDC with k=" +
                        std::to_string(opt.k) + " needs at least " + std::to_string(opt.k + 1) +
-                       " (lower --k or add images)");
-  if (opt.bootstrap < 0) throw InputError("--bootstrap must be >= 0, got " + std::to_string(opt.bootstrap));
-  if (!(opt.ci_level > 0 && opt.ci_level < 1)) throw InputError("--ci must be in (0, 1)");
+                       " (lower k or add images)");
+  if (opt.bootstrap < 0) throw InputError("bootstrap replicates must be >= 0, got " + std::to_string(opt.bootstrap));
+  if (!(opt.ci_level > 0 && opt.ci_level < 1))
+    throw InputError("confidence level must be in (0, 1), got " + std::to_string(opt.ci_level));
 
   ModalityFidelity out;
   out.modality = modality;
   out.n_real = real.rows;
   out.n_synthetic = synthetic.rows;
   out.dim = static_cast<int>(real.cols);
+  for (Estimate* e : {&out.fid, &out.kid, &out.precision, &out.recall, &out.density, &out.coverage}) {
+    e->n = real.rows + synthetic.rows;
+    e->ci_level = opt.ci_level;
+  }
+  out.fid_real_floor.n = real.rows;
+  out.fid_real_floor.ci_level = opt.ci_level;
 
   // ---- point estimates on all rows ----
   const FidResult f = fid_of(real, synthetic, name_r, name_s);
@@ -105,8 +102,8 @@ ModalityFidelity fidelity_from_features(const std::string& modality, const Matri
   // ---- real-vs-real floor ----
   Matrix32 half_a, half_b;
   if (real.rows >= 4) {
-    std::mt19937_64 rng(opt.seed ^ kFloorSeedMix);
-    const auto perm = sample_without_replacement(rng, real.rows, real.rows);
+    stats::Rng rng(opt.seed ^ kFloorSeedMix);
+    const auto perm = stats::sample_without_replacement(rng, real.rows, real.rows);
     const std::size_t h = static_cast<std::size_t>(real.rows / 2);
     half_a = gather_rows(real, perm, 0, h);
     half_b = gather_rows(real, perm, h, perm.size());
@@ -124,13 +121,13 @@ ModalityFidelity fidelity_from_features(const std::string& modality, const Matri
   // ---- bootstrap ----
   if (opt.bootstrap > 0) {
     std::vector<double> v_fid, v_kid, v_p, v_r, v_d, v_c, v_floor;
-    std::mt19937_64 rng(opt.seed);
-    std::mt19937_64 rng_floor(opt.seed ^ kFloorSeedMix ^ 0x5851F42D4C957F2DULL);
+    stats::Rng rng(opt.seed);
+    stats::Rng rng_floor(opt.seed ^ kFloorSeedMix ^ 0x5851F42D4C957F2DULL);
     const double nan = std::numeric_limits<double>::quiet_NaN();
     Progress progress("bootstrap " + modality, opt.bootstrap, "replicates");
     for (int b = 0; b < opt.bootstrap; ++b) {
-      const Matrix32 r = gather_rows(real, resample_indices(rng, real.rows));
-      const Matrix32 s = gather_rows(synthetic, resample_indices(rng, synthetic.rows));
+      const Matrix32 r = gather_rows(real, stats::resample_indices(rng, real.rows));
+      const Matrix32 s = gather_rows(synthetic, stats::resample_indices(rng, synthetic.rows));
       try {
         v_fid.push_back(fid_of(r, s, name_r, name_s).fid);
       } catch (const InputError&) {
@@ -154,8 +151,8 @@ ModalityFidelity fidelity_from_features(const std::string& modality, const Matri
         for (auto* v : {&v_p, &v_r, &v_d, &v_c}) v->push_back(nan);
       }
       if (half_a.rows >= 2 && half_b.rows >= 2) {
-        const Matrix32 fa = gather_rows(half_a, resample_indices(rng_floor, half_a.rows));
-        const Matrix32 fb = gather_rows(half_b, resample_indices(rng_floor, half_b.rows));
+        const Matrix32 fa = gather_rows(half_a, stats::resample_indices(rng_floor, half_a.rows));
+        const Matrix32 fb = gather_rows(half_b, stats::resample_indices(rng_floor, half_b.rows));
         try {
           v_floor.push_back(fid_of(fa, fb, name_r + " half A", name_r + " half B").fid);
         } catch (const InputError&) {
@@ -241,39 +238,34 @@ FidelityReport evaluate_fidelity(const fs::path& real_dir, const fs::path& synth
   return rep;
 }
 
-nlohmann::json metric_estimate_to_json(const MetricEstimate& m, double level) {
-  json j;
-  j["value"] = finite_or_null(m.value);
-  j["ci_low"] = m.has_ci ? finite_or_null(m.ci_low) : json(nullptr);
-  j["ci_high"] = m.has_ci ? finite_or_null(m.ci_high) : json(nullptr);
-  j["ci_level"] = level;
-  j["se"] = m.has_ci ? finite_or_null(m.se) : json(nullptr);
+nlohmann::json metric_estimate_to_json(const Estimate& m) {
+  json j = json::parse(medsyn::to_json(m).dump());
+  j["ci_level"] = m.ci_level;
+  j["se"] = m.has_ci() ? finite_or_null(m.se) : json(nullptr);
   j["replicates"] = m.replicates;
   j["failed"] = m.failed;
   return j;
 }
 
 nlohmann::json modality_fidelity_to_json(const ModalityFidelity& m, const FidelityOptions& opt) {
-  const double lv = opt.ci_level;
   json j;
   j["n_real"] = m.n_real;
   j["n_synthetic"] = m.n_synthetic;
   j["dim"] = m.dim;
-  j["fid"] = metric_estimate_to_json(m.fid, lv);
-  j["fid"]["n"] = m.n_real + m.n_synthetic;
+  j["fid"] = metric_estimate_to_json(m.fid);
   j["fid"]["diagnostics"] = json::parse(m.fid_diagnostics_json);
-  j["fid_real_floor"] = metric_estimate_to_json(m.fid_real_floor, lv);
+  j["fid_real_floor"] = metric_estimate_to_json(m.fid_real_floor);
   j["fid_real_floor"]["n_a"] = m.floor_n_a;
   j["fid_real_floor"]["n_b"] = m.floor_n_b;
-  j["kid"] = metric_estimate_to_json(m.kid, lv);
+  j["kid"] = metric_estimate_to_json(m.kid);
   j["kid"]["std"] = finite_or_null(m.kid_std);
   j["kid"]["subsets"] = m.kid_subsets;
   j["kid"]["subset_size"] = m.kid_subset_size;
-  for (const auto& [name, est] : {std::pair<const char*, const MetricEstimate*>{"precision", &m.precision},
+  for (const auto& [name, est] : {std::pair<const char*, const Estimate*>{"precision", &m.precision},
                                   {"recall", &m.recall},
                                   {"density", &m.density},
                                   {"coverage", &m.coverage}}) {
-    j[name] = metric_estimate_to_json(*est, lv);
+    j[name] = metric_estimate_to_json(*est);
     j[name]["k"] = opt.k;
   }
   j["features"] = {{"real", {{"cache_key", m.real_cache_key}, {"cache_hit", m.real_cache_hit}}},

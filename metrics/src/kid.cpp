@@ -1,14 +1,13 @@
 #include "medsyn/metrics/kid.h"
 
 #include <cmath>
-#include <random>
 
 #include <Eigen/Dense>
 
 #include "medsyn/core/error.h"
 #include "medsyn/core/json.h"
 #include "medsyn/core/progress.h"
-#include "medsyn/metrics/bootstrap.h"
+#include "medsyn/stats/random.h"
 #include "blas_products.h"
 
 namespace medsyn::metrics {
@@ -128,7 +127,7 @@ KidResult kid(const Matrix32& a, const Matrix32& b, const KidOptions& opt, const
     }
     r.subset_size = m;
     r.subsets = opt.subsets;
-    std::mt19937_64 rng(opt.seed);
+    stats::Rng rng(opt.seed);
     // Cost model (multiply-adds): full Gram matrices d (na^2/2 + nb^2/2 + na nb) once, versus
     // per subset d (2 m^2/2 + m^2). Precompute when cheaper and the kernels fit in ~1 GiB.
     const double d = static_cast<double>(a.cols);
@@ -143,14 +142,14 @@ KidResult kid(const Matrix32& a, const Matrix32& b, const KidOptions& opt, const
       const double inv_d = 1.0 / d;
       kxy = kxy.unaryExpr([inv_d](double g) { return cube_kernel(g, inv_d); });
       for (int s = 0; s < opt.subsets; ++s) {
-        auto ia = sample_without_replacement(rng, a.rows, m);
-        auto ib = sample_without_replacement(rng, b.rows, m);
+        auto ia = stats::sample_without_replacement(rng, a.rows, m);
+        auto ib = stats::sample_without_replacement(rng, b.rows, m);
         r.values.push_back(mmd2_from_kernels(kxx, kyy, kxy, ia, ib));
       }
     } else {
       for (int s = 0; s < opt.subsets; ++s) {
-        auto ia = sample_without_replacement(rng, a.rows, m);
-        auto ib = sample_without_replacement(rng, b.rows, m);
+        auto ia = stats::sample_without_replacement(rng, a.rows, m);
+        auto ib = stats::sample_without_replacement(rng, b.rows, m);
         r.values.push_back(mmd2_from_rows(gather(x, ia), gather(y, ib)));
       }
     }

@@ -16,8 +16,8 @@
 #include "medsyn/core/manifest.h"
 #include "medsyn/core/medmnist_import.h"
 #include "medsyn/downstream/experiment.h"
-#include "medsyn/downstream/stats.h"
-#include "medsyn/downstream/stats_csv.h"
+#include "medsyn/stats/auc.h"
+#include "medsyn/stats/csv.h"
 #include "test_support.h"
 
 namespace ds = medsyn::downstream;
@@ -46,7 +46,7 @@ ds::DownstreamOptions quick(const fs::path& real) {
 
 double mean_auroc(const ds::DownstreamResult& r, double f, const std::string& arm) {
   for (const auto& a : r.arms)
-    if (a.fraction == f && a.arm == arm) return a.auroc.mean;
+    if (a.fraction == f && a.arm == arm) return a.auroc.value;
   FAIL("no summary for " << arm << " at " << f);
   return 0;
 }
@@ -177,13 +177,13 @@ TEST_CASE("downstream command writes outputs that recompute", "[downstream][expe
   const json full = medsyn::read_json_file(out / "results.json");
   REQUIRE(full["runs"].size() == 14);
   // The saved predictions recompute the recorded test AUROC of every arm.
-  const auto csv = ds::stats::read_csv(out / "predictions" / "f0.05_seed01.csv");
+  const auto csv = medsyn::stats::read_csv(out / "predictions" / "f0.05_seed01.csv");
   const auto labels = csv.binary_labels("label");
   int checked = 0;
   for (const auto& run : full["runs"]) {
     if (run["fraction"].get<double>() != 0.05 || run["seed"].get<int>() != 1) continue;
     const auto scores = csv.numeric(run["arm"].get<std::string>());
-    CHECK(ds::stats::auroc(labels, scores) == Approx(run["test"]["auroc"].get<double>()).epsilon(1e-12));
+    CHECK(medsyn::stats::auroc(labels, scores) == Approx(run["test"]["auroc"].get<double>()).epsilon(1e-12));
     ++checked;
   }
   CHECK(checked == 4);

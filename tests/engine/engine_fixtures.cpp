@@ -1,17 +1,15 @@
 #include "engine_fixtures.h"
 
-#include <random>
-
 #include "medsyn/core/fs.h"
 #include "medsyn/core/image_io.h"
 #include "medsyn/core/manifest.h"
+#include "medsyn/stats/random.h"
 
 namespace medsyn::test {
 
 void write_toy_dataset(const std::filesystem::path& dir, int per_modality) {
   ensure_dir(dir / "images");
-  std::mt19937_64 rng(7);
-  std::uniform_real_distribution<float> u(0.f, 0.2f);
+  stats::Rng rng(7);
   std::vector<Record> recs;
   int k = 0;
   for (const std::string mod : {"alpha", "beta"}) {
@@ -20,7 +18,7 @@ void write_toy_dataset(const std::filesystem::path& dir, int per_modality) {
       for (int y = 0; y < 8; ++y)
         for (int x = 0; x < 8; ++x) {
           const bool top = y < 4;
-          img.at(0, y, x) = ((mod == "alpha") == top ? 0.8f : 0.1f) + u(rng);
+          img.at(0, y, x) = ((mod == "alpha") == top ? 0.8f : 0.1f) + static_cast<float>(0.2 * stats::uniform01(rng));
         }
       Record r;
       r.path = "images/" + std::to_string(k) + ".png";

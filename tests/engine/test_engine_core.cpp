@@ -13,6 +13,7 @@
 #include "medsyn/engine/generator.h"
 #include "medsyn/engine/schedule.h"
 #include "medsyn/engine/tokenizer.h"
+#include "medsyn/stats/random.h"
 #include "test_support.h"
 
 using namespace medsyn;
@@ -122,8 +123,8 @@ TEST_CASE("prompt table: exact prompts map to modality and label, modality prefi
   const auto back = PromptTable::from_json(t.to_json(), "prompts.json");
   CHECK(back.rows().size() == 3);
   CHECK(back.lookup("fundus photograph, diabetic retinopathy grade 2")->source_channels == 3);
-  CHECK(mix_seed(1, 0) != mix_seed(1, 1));
-  CHECK(mix_seed(1, 0) == mix_seed(1, 0));
+  CHECK(stats::derive_seed(1, 0) != stats::derive_seed(1, 1));
+  CHECK(stats::derive_seed(1, 0) == stats::derive_seed(1, 0));
 }
 
 TEST_CASE("command generator: shell quoting, dataset validation, failures", "[engine][generator]") {
@@ -143,7 +144,7 @@ TEST_CASE("command generator: shell quoting, dataset validation, failures", "[en
   CHECK(ds.records[0].modality == "alpha");
   CHECK(*ds.records[0].label == 0);
   CHECK(ds.records[0].path.rfind("p000/", 0) == 0);
-  CHECK(read_file_text(tmp / "args.txt") == "alpha scan, big|" + std::to_string(mix_seed(9, 0)) + "|4");
+  CHECK(read_file_text(tmp / "args.txt") == "alpha scan, big|" + std::to_string(stats::derive_seed(9, 0)) + "|4");
   auto gen2 = make_command_generator("printf '%s' {prompt} > " + test::shell_quote((tmp / "p.txt").string()) +
                                      " && cp " + test::shell_quote((tmp / "src/images/0.png").string()) + " {out}/");
   gen2->generate({nasty}, 1, 0, tmp / "out2");

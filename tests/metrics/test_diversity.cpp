@@ -5,57 +5,12 @@
 #include "medsyn/core/error.h"
 #include "medsyn/core/image_io.h"
 #include "medsyn/core/manifest.h"
-#include "medsyn/metrics/bootstrap.h"
 #include "medsyn/metrics/diversity.h"
 #include "metrics_fixture_data.h"
 
 using namespace medsyn;
 using namespace medsyn::metrics;
 namespace md = medsyn::test::metrics_data;
-
-TEST_CASE("percentile uses numpy's linear interpolation", "[bootstrap]") {
-  // numpy.percentile([3, 1, 4, 1, 5], [0, 2.5, 50, 97.5, 100]) = [1, 1, 3, 4.9, 5]
-  const std::vector<double> v{3, 1, 4, 1, 5};
-  CHECK(percentile(v, 0.0) == 1.0);
-  CHECK(percentile(v, 0.025) == Approx(1.0));
-  CHECK(percentile(v, 0.5) == 3.0);
-  CHECK(percentile(v, 0.975) == Approx(4.9));
-  CHECK(percentile(v, 1.0) == 5.0);
-  CHECK(std::isnan(percentile({}, 0.5)));
-}
-
-TEST_CASE("bootstrap is seeded and its interval covers the estimate", "[bootstrap]") {
-  std::vector<double> v;
-  for (int i = 0; i < 200; ++i) v.push_back(std::sin(i * 0.37) + 0.01 * i);
-  BootstrapOptions o;
-  o.seed = 3;
-  const auto a = bootstrap_mean(v, o), b = bootstrap_mean(v, o);
-  CHECK(a.low == b.low);
-  CHECK(a.high == b.high);
-  CHECK(a.low < a.estimate);
-  CHECK(a.estimate < a.high);
-  CHECK(a.failed == 0);
-  // Standard error of a mean ~ sd / sqrt(n).
-  double m = a.estimate, ss = 0;
-  for (double x : v) ss += (x - m) * (x - m);
-  const double se = std::sqrt(ss / 199.0 / 200.0);
-  CHECK(a.se == Approx(se).epsilon(0.15));
-  o.seed = 4;
-  CHECK(bootstrap_mean(v, o).low != a.low);
-  // Failing replicates are dropped and counted.
-  const auto f = bootstrap(10, [](const std::vector<std::int64_t>& idx) { return idx[0] == 0 ? std::nan("") : 1.0; }, o);
-  CHECK(f.failed > 0);
-  CHECK(f.low == 1.0);
-  CHECK_THROWS_AS(bootstrap(0, [](const std::vector<std::int64_t>&) { return 0.0; }), InputError);
-}
-
-TEST_CASE("sampling helpers are unbiased in range and distinct", "[bootstrap]") {
-  std::mt19937_64 rng(1);
-  for (int i = 0; i < 1000; ++i) CHECK(random_below(rng, 7) < 7);
-  auto s = sample_without_replacement(rng, 50, 20);
-  CHECK(std::set<std::int64_t>(s.begin(), s.end()).size() == 20);
-  CHECK_THROWS_AS(sample_without_replacement(rng, 5, 6), InputError);
-}
 
 TEST_CASE("pair selection: all pairs or N distinct pairs, seeded", "[diversity]") {
   const auto all = select_pairs(5, 0, 0);
@@ -92,8 +47,8 @@ TEST_CASE("diversity equals the mean of pairwise MS-SSIM of the float64 referenc
     // Shared per-image terms give exactly the directly computed pair value.
     CHECK(r.values[p] == ms_ssim(imgs[r.pair_index[p].first], imgs[r.pair_index[p].second]));
   }
-  CHECK(r.ci.low <= r.mean);
-  CHECK(r.mean <= r.ci.high);
+  CHECK(r.ci.ci_low <= r.mean);
+  CHECK(r.mean <= r.ci.ci_high);
   // Only images in sampled pairs are loaded.
   int loads = 0;
   o.pairs = 1;

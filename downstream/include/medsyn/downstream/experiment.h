@@ -24,11 +24,13 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <limits>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json_fwd.hpp>
 
+#include "medsyn/core/estimate.h"
 #include "medsyn/downstream/classifier.h"
 
 namespace medsyn::downstream {
@@ -95,18 +97,17 @@ struct RunRecord {
   double seconds = 0;
 };
 
-struct Interval {
-  double mean = 0, ci_low = 0, ci_high = 0;  // mean over seeds, 95% t interval (NaN if n < 2)
-  double sd = 0;
-  std::size_t n = 0;
-};
-
 struct ArmSummary {
   double fraction = 0;
   std::string arm;
   bool feasible = true;
   std::size_t n_real = 0, n_syn = 0;  // per run (the same for every seed)
-  Interval auroc, accuracy, balanced_accuracy, f1;
+  // Test metrics over seeds: value = mean, 95% Student-t interval (stats::t_interval_mean:
+  // ci_method "t over seeds", n = seeds; no interval when n < 2, [mean, mean] when all equal).
+  Estimate auroc, accuracy, balanced_accuracy, f1;
+  // Sample standard deviation over seeds of the same four (NaN when n < 2).
+  double auroc_sd = std::numeric_limits<double>::quiet_NaN(), accuracy_sd = std::numeric_limits<double>::quiet_NaN(),
+         balanced_accuracy_sd = std::numeric_limits<double>::quiet_NaN(), f1_sd = std::numeric_limits<double>::quiet_NaN();
 };
 
 struct Comparison {

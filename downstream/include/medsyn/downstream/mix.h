@@ -28,9 +28,6 @@
 
 namespace medsyn::downstream {
 
-// splitmix64-based seed derivation: the same (seed, stream) gives the same value everywhere.
-std::uint64_t derive_seed(std::uint64_t seed, std::uint64_t stream);
-
 // Per-class random order of a pool: by_class[c] lists the pool indices of class c, shuffled.
 struct StratifiedOrder {
   std::vector<std::vector<std::size_t>> by_class;
@@ -70,7 +67,7 @@ struct MixPlanOptions {
 };
 
 // Mixes of every fraction for one seed. real_labels / syn_labels are the pools' class labels.
-// The real order uses derive_seed(seed, 1), the synthetic order derive_seed(seed, 2).
+// The real order uses stats::derive_seed(seed, 1), the synthetic order stats::derive_seed(seed, 2).
 std::vector<FractionMix> plan_mixes(std::span<const int> real_labels, std::span<const int> syn_labels,
                                     int num_classes, const MixPlanOptions& options, std::uint64_t seed);
 

@@ -113,7 +113,4 @@ nlohmann::json engine_cost(const CostOptions& opt);
 // with per-layer counters enabled.
 nlohmann::json count_cost(const EngineConfig& c, int vocab_size);
 
-// Deterministic 64-bit seed mixing (SplitMix64 of seed ^ golden * (stream+1)).
-std::uint64_t mix_seed(std::uint64_t seed, std::uint64_t stream);
-
 }  // namespace medsyn::engine

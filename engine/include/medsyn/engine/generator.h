@@ -34,7 +34,7 @@ std::unique_ptr<Generator> make_native_generator(const std::filesystem::path& ru
 
 // Runs `command_template` through /bin/sh once per prompt, with {prompt} {seed} {n} {out}
 // replaced by single-quoted values (do not quote them yourself); {out} is a fresh folder
-// OUT/pNNN. The seed passed for prompt p is mix_seed(seed, p). Afterwards the folder must be a
+// OUT/pNNN. The seed passed for prompt p is stats::derive_seed(seed, p). Afterwards the folder must be a
 // dataset (manifest.jsonl with >= n records) or hold >= n raster images (a manifest is then
 // written, with the prompt and, via `prompts` when given, modality/label; modality "unknown"
 // otherwise). A non-zero exit status is an InputError quoting the command and its status.

@@ -15,7 +15,7 @@
 //   cropped by a few pixels and resized back (a zoom of 1.1-1.3 per axis) embed closer to its
 //   source than the trained invariance alone does at CPU training budgets (docs/memorization.md).
 //   `?views=single` turns both off; `?zooms=...` replaces the stored zoom list.
-// Training: two augmented views per image; augmentations drawn per image from std::mt19937_64.
+// Training: two augmented views per image; augmentations drawn per image from stats::Rng (medsyn/stats/random.h).
 //   augment = "copy" (default; the copy edits a memorization audit looks for): horizontal flip
 //   (p = 0.5), per-axis zoom-in of up to 1 / (1 - 0.25), shift of up to +-3 px, brightness and
 //   contrast x U(0.9, 1.1), Gaussian noise sigma ~ U(0, 0.02). augment = "simclr": flip, crops of

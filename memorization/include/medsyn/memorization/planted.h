@@ -14,8 +14,9 @@
 //                          brightness  intensities scaled by 1 +- 0.05 (clamped to [0,1])
 // Each synthetic record carries "planted_kind" and, for copies, "planted_source" (the training
 // image's path). run_audit reports flag rates per planted kind when these fields are present.
-// Everything is drawn from std::mt19937_64(seed); transformed copies are written as 8-bit PNG, so
-// the noise and brightness copies are quantised like real files.
+// Everything is drawn from stats::Rng(seed) through medsyn/stats/random.h (the same with every
+// standard library); transformed copies are written as 8-bit PNG, so the noise and brightness
+// copies are quantised like real files.
 #include <cstdint>
 #include <filesystem>
 #include <map>

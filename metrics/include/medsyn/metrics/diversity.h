@@ -5,7 +5,7 @@
 // Conventions:
 //  - MS-SSIM as in ssim.h (pytorch_msssim convention, data range 1.0 by default).
 //  - Pairs: all n(n-1)/2 unordered pairs of distinct images, or `pairs` of them drawn uniformly
-//    without replacement (std::mt19937_64(seed), Floyd's algorithm), evaluated in sorted order.
+//    without replacement (stats::Rng(seed), Floyd's algorithm with stats::random_below), evaluated in sorted order.
 //  - Per-image terms (pooled planes, filtered means and variances at every scale) are computed
 //    once per image and shared by all its pairs; a pair costs one filtered product per scale.
 //    Only images that appear in a selected pair are read. Memory: about 4 doubles (32 bytes) per
@@ -25,8 +25,9 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include "medsyn/core/image.h"
-#include "medsyn/metrics/bootstrap.h"
+#include "medsyn/core/estimate.h"
 #include "medsyn/metrics/ssim.h"
+#include "medsyn/stats/intervals.h"
 
 namespace medsyn::metrics {
 
@@ -34,7 +35,7 @@ struct DiversityOptions {
   MsSsimOptions ms_ssim;
   std::int64_t pairs = 0;  // 0 = all pairs
   std::uint64_t seed = 0;
-  BootstrapOptions bootstrap;  // seed used for the CI is bootstrap.seed
+  stats::BootstrapOptions bootstrap;  // seed used for the CI is bootstrap.seed
 };
 
 struct DiversityResult {
@@ -43,7 +44,7 @@ struct DiversityResult {
   std::int64_t n_pairs = 0;
   bool all_pairs = true;
   double mean = 0, std = 0;
-  BootstrapResult ci;
+  Estimate ci;  // value = mean; percentile bootstrap interval over images (replicates 0: none)
   std::vector<double> values;  // per evaluated pair, in pair order
   std::vector<std::pair<std::int64_t, std::int64_t>> pair_index;
 };

@@ -10,13 +10,13 @@
 //    (or only `modality`). The others are listed in `skipped`; none in common is an InputError.
 //  - Point estimates use all rows: FID (fid.h, float64), KID (kid.h; subsets/subset_size/seed as
 //    given), PRDC (prdc.h, closed balls, k).
-//  - Bootstrap CI (percentile, bootstrap.h conventions): each replicate resamples the real rows
-//    and the synthetic rows independently with replacement (std::mt19937_64(seed), replicate b
+//  - Bootstrap CI (percentile, stats/intervals.h conventions): each replicate resamples the real
+//    rows and the synthetic rows independently with replacement (stats::Rng(seed), replicate b
 //    draws real indices then synthetic indices) and recomputes every metric on the resample
 //    (KID with seed + 1 + b). Resampling duplicates rows, which shrinks k-NN radii slightly and
 //    biases KID upwards by O(1/n); the interval describes sampling variability of the image sets,
 //    the point estimate is always the full-sample value.
-//  - FID floor: the real rows are permuted with std::mt19937_64(seed ^ 0x9E3779B97F4A7C15) and
+//  - FID floor: the real rows are permuted with stats::Rng(seed ^ 0x9E3779B97F4A7C15) and
 //    split into halves (floor(n/2) and the rest); floor = FID(half A, half B), with its own
 //    bootstrap CI. It is the FID two independent samples of the real distribution reach at half
 //    the real sample size; FID is biased upwards at small n, so a synthetic FID near the floor is
@@ -29,19 +29,11 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+#include "medsyn/core/estimate.h"
 #include "medsyn/core/npy.h"
 #include "medsyn/metrics/feature_extract.h"
 
 namespace medsyn::metrics {
-
-struct MetricEstimate {
-  double value = std::numeric_limits<double>::quiet_NaN();
-  bool has_ci = false;  // false when bootstrap = 0 or too many replicates failed
-  double ci_low = std::numeric_limits<double>::quiet_NaN();
-  double ci_high = std::numeric_limits<double>::quiet_NaN();
-  double se = std::numeric_limits<double>::quiet_NaN();  // std of the finite replicates
-  int replicates = 0, failed = 0;
-};
 
 struct FidelityOptions {
   std::string extractor_spec;  // see extractor.h
@@ -61,7 +53,10 @@ struct ModalityFidelity {
   std::string modality;
   std::int64_t n_real = 0, n_synthetic = 0;
   int dim = 0;
-  MetricEstimate fid, fid_real_floor, kid, precision, recall, density, coverage;
+  // value = full-sample value; n = n_real + n_synthetic (floor: n_real); ci_level = the option;
+  // ci_method "percentile bootstrap" with replicates/failed/se when bootstrapped (no interval when
+  // bootstrap = 0 or fewer than half the replicates are finite).
+  Estimate fid, fid_real_floor, kid, precision, recall, density, coverage;
   double kid_std = 0;                     // std over KID subsets of the point estimate
   int kid_subsets = 0;
   std::int64_t kid_subset_size = 0;
@@ -90,8 +85,9 @@ ModalityFidelity fidelity_from_features(const std::string& modality, const Matri
 FidelityReport evaluate_fidelity(const std::filesystem::path& real_dir, const std::filesystem::path& synthetic_dir,
                                  const FidelityOptions& opt);
 
-// {"value", "ci_low", "ci_high", "ci_level", "se", "replicates", "failed"} (non-finite -> null).
-nlohmann::json metric_estimate_to_json(const MetricEstimate& m, double level);
+// to_json(m) (medsyn::Estimate's metric object) plus, always, "ci_level", "se" (null without an
+// interval), "replicates" and "failed", as this file's JSON has always had them.
+nlohmann::json metric_estimate_to_json(const Estimate& m);
 nlohmann::json modality_fidelity_to_json(const ModalityFidelity& m, const FidelityOptions& opt);
 // {"schema": "medsynbench.fidelity/1", "extractor", "real", "synthetic", "options",
 //  "modalities": {name: {...}}, "skipped", "provenance"}.

@@ -6,7 +6,7 @@
 //
 // Conventions:
 //  - Each subset draws `subset_size` rows of A and `subset_size` rows of B without replacement
-//    (independently per subset), from std::mt19937_64(seed) via random_below.
+//    (independently per subset), from stats::Rng(seed) via stats::sample_without_replacement.
 //  - subset_size >= both set sizes: one "subset" = the full sets (sizes may differ), kid_std = 0.
 //  - subset_size larger than only one of the sets: it is reduced to the smaller set size and a
 //    warning says so (the value used is reported).

@@ -1,14 +1,17 @@
-// Stratified bootstrap confidence intervals (percentile and BCa) for binary-classifier metrics.
+// Stratified bootstrap confidence intervals (percentile and BCa) for binary-classifier metrics,
+// and the binary metrics themselves (classification.h).
 #include <algorithm>
 #include <cmath>
 #include <limits>
 #include <numeric>
-#include <random>
 
 #include "common.h"
-#include "medsyn/downstream/stats.h"
+#include "medsyn/stats/auc.h"
+#include "medsyn/stats/intervals.h"
+#include "medsyn/stats/quantile.h"
+#include "medsyn/stats/random.h"
 
-namespace medsyn::downstream::stats {
+namespace medsyn::stats {
 
 Metric parse_metric(const std::string& name) {
   if (name == "auc") return Metric::auc;
@@ -55,16 +58,6 @@ Confusion confusion(std::span<const int> labels, std::span<const double> scores,
   return c;
 }
 
-// Uniform integer in [0, n) from mt19937_64 by rejection: the same on every platform.
-std::size_t draw(std::mt19937_64& rng, std::size_t n) {
-  const std::uint64_t un = n;
-  const std::uint64_t limit = std::numeric_limits<std::uint64_t>::max() - std::numeric_limits<std::uint64_t>::max() % un;
-  for (;;) {
-    const std::uint64_t x = rng();
-    if (x < limit) return static_cast<std::size_t>(x % un);
-  }
-}
-
 }  // namespace
 
 double binary_metric(Metric metric, std::span<const int> labels, std::span<const double> scores, double threshold) {
@@ -75,84 +68,27 @@ double binary_metric(Metric metric, std::span<const int> labels, std::span<const
   return 0.5 * (c.tp / c.m + c.tn / c.n);
 }
 
-double quantile_linear(std::vector<double> values, double q) {
-  if (values.empty()) throw InputError("quantile of an empty set");
-  if (!(q >= 0.0 && q <= 1.0)) throw InputError("quantile must be in [0, 1], got " + std::to_string(q));
-  std::sort(values.begin(), values.end());
-  const double h = (static_cast<double>(values.size()) - 1.0) * q;
-  const auto lo = static_cast<std::size_t>(std::floor(h));
-  if (lo + 1 >= values.size()) return values.back();
-  const double t = h - static_cast<double>(lo);
-  const double a = values[lo], b = values[lo + 1];
-  // numpy's _lerp: symmetric formulation for t >= 0.5
-  return t >= 0.5 ? b - (b - a) * (1.0 - t) : a + (b - a) * t;
-}
-
-void percentile_interval(std::span<const double> replicates, double level, double& low, double& high) {
-  detail::require_level(level);
-  const double alpha = (1.0 - level) / 2.0;
-  std::vector<double> v(replicates.begin(), replicates.end());
-  low = quantile_linear(v, alpha);
-  high = quantile_linear(v, 1.0 - alpha);
-}
-
-void bca_interval(double estimate, std::span<const double> replicates, std::span<const double> jackknife,
-                  double level, double& low, double& high, double& z0, double& acceleration) {
-  detail::require_level(level);
-  if (replicates.empty()) throw InputError("BCa interval needs bootstrap replicates");
-  if (jackknife.size() < 2) throw InputError("BCa interval needs at least 2 jackknife values");
-  const double b = static_cast<double>(replicates.size());
-  double below = 0, below_eq = 0;
-  for (double v : replicates) {
-    below += v < estimate;
-    below_eq += v <= estimate;
-  }
-  z0 = detail::normal_quantile(std::clamp((below + below_eq) / (2.0 * b), 0.0, 1.0));
-  if (std::isnan(z0)) z0 = 0;  // unreachable with clamping; kept for safety
-  // acceleration from the jackknife, as scipy (Efron & Tibshirani eq. 14.15)
-  const double nj = static_cast<double>(jackknife.size());
-  const double mean = std::accumulate(jackknife.begin(), jackknife.end(), 0.0) / nj;
-  double num = 0, den = 0;
-  for (double v : jackknife) {
-    const double u = (nj - 1.0) * (mean - v);
-    num += u * u * u;
-    den += u * u;
-  }
-  num /= nj * nj * nj;
-  den /= nj * nj;
-  acceleration = den > 0 ? num / (6.0 * std::pow(den, 1.5)) : NAN;
-  const double alpha = (1.0 - level) / 2.0;
-  const double za = detail::normal_quantile(alpha);
-  const double n1 = z0 + za, n2 = z0 - za;
-  const double a1 = detail::normal_cdf(z0 + n1 / (1.0 - acceleration * n1));
-  const double a2 = detail::normal_cdf(z0 + n2 / (1.0 - acceleration * n2));
-  if (std::isnan(a1) || std::isnan(a2)) {
-    low = high = NAN;
-    return;
-  }
-  std::vector<double> v(replicates.begin(), replicates.end());
-  low = quantile_linear(v, a1);
-  high = quantile_linear(v, a2);
-}
-
-BootstrapResult stratified_bootstrap(std::span<const int> labels, std::span<const double> scores, Metric metric,
-                                     const BootstrapOptions& options) {
+StratifiedBootstrapResult stratified_bootstrap(std::span<const int> labels, std::span<const double> scores, Metric metric,
+                                               const StratifiedBootstrapOptions& options) {
   detail::require_level(options.level);
   if (options.resamples < 1) throw InputError("bootstrap resamples must be >= 1, got " + std::to_string(options.resamples));
   if (!std::isfinite(options.threshold)) throw InputError("bootstrap threshold must be finite");
-  BootstrapResult r;
-  r.estimate = binary_metric(metric, labels, scores, options.threshold);  // validates the input
-  r.level = options.level;
+  StratifiedBootstrapResult r;
+  Estimate& e = r.estimate;
+  e.value = binary_metric(metric, labels, scores, options.threshold);  // validates the input
+  e.ci_level = options.level;
+  e.ci_method = options.method == CiMethod::percentile ? "percentile bootstrap" : "bca bootstrap";
+  e.replicates = options.resamples;
   r.method = options.method;
   r.metric = metric;
-  r.resamples = options.resamples;
   r.seed = options.seed;
   std::vector<std::size_t> pos, neg;
   for (std::size_t i = 0; i < labels.size(); ++i) (labels[i] == 1 ? pos : neg).push_back(i);
   r.n_pos = pos.size();
   r.n_neg = neg.size();
+  e.n = static_cast<long long>(labels.size());
 
-  std::mt19937_64 rng(options.seed);
+  Rng rng(options.seed);
   const std::size_t n = labels.size();
   std::vector<int> bl(n);
   std::vector<double> bs(n);
@@ -178,8 +114,8 @@ BootstrapResult stratified_bootstrap(std::span<const int> labels, std::span<cons
     for (auto& rep : reps) {
       std::fill(gp.begin(), gp.end(), 0.0);
       std::fill(gn.begin(), gn.end(), 0.0);
-      for (std::size_t i = 0; i < r.n_pos; ++i) gp[group[pos[draw(rng, r.n_pos)]]] += 1;
-      for (std::size_t j = 0; j < r.n_neg; ++j) gn[group[neg[draw(rng, r.n_neg)]]] += 1;
+      for (std::size_t i = 0; i < r.n_pos; ++i) gp[group[pos[random_below(rng, r.n_pos)]]] += 1;
+      for (std::size_t j = 0; j < r.n_neg; ++j) gn[group[neg[random_below(rng, r.n_neg)]]] += 1;
       double num = 0, below = 0;
       for (std::size_t g = 0; g < groups; ++g) {
         num += gp[g] * (below + 0.5 * gn[g]);
@@ -189,18 +125,18 @@ BootstrapResult stratified_bootstrap(std::span<const int> labels, std::span<cons
     }
   } else {
     for (auto& rep : reps) {
-      for (std::size_t i = 0; i < r.n_pos; ++i) bs[i] = scores[pos[draw(rng, r.n_pos)]];
-      for (std::size_t j = 0; j < r.n_neg; ++j) bs[r.n_pos + j] = scores[neg[draw(rng, r.n_neg)]];
+      for (std::size_t i = 0; i < r.n_pos; ++i) bs[i] = scores[pos[random_below(rng, r.n_pos)]];
+      for (std::size_t j = 0; j < r.n_neg; ++j) bs[r.n_pos + j] = scores[neg[random_below(rng, r.n_neg)]];
       rep = binary_metric(metric, bl, bs, options.threshold);
     }
   }
   r.boot_mean = std::accumulate(reps.begin(), reps.end(), 0.0) / static_cast<double>(reps.size());
   double ss = 0;
   for (double v : reps) ss += (v - r.boot_mean) * (v - r.boot_mean);
-  r.boot_se = reps.size() > 1 ? std::sqrt(ss / static_cast<double>(reps.size() - 1)) : NAN;
+  e.se = reps.size() > 1 ? std::sqrt(ss / static_cast<double>(reps.size() - 1)) : NAN;
 
   if (options.method == CiMethod::percentile) {
-    percentile_interval(reps, options.level, r.ci_low, r.ci_high);
+    percentile_interval(reps, options.level, e.ci_low, e.ci_high);
   } else {
     if (r.n_pos < 2 || r.n_neg < 2)
       throw InputError("BCa needs at least 2 cases and 2 controls for its jackknife (have " +
@@ -228,14 +164,14 @@ BootstrapResult stratified_bootstrap(std::span<const int> labels, std::span<cons
         }
       }
     }
-    bca_interval(r.estimate, reps, jack, options.level, r.ci_low, r.ci_high, r.z0, r.acceleration);
+    bca_interval(e.value, reps, jack, options.level, e.ci_low, e.ci_high, r.z0, r.acceleration);
     if (std::isnan(r.acceleration)) {
       // Every leave-one-out value is equal: no skewness information; BCa reduces to bias correction.
       r.acceleration = 0;
       const double alpha = (1.0 - options.level) / 2.0;
-      const double za = detail::normal_quantile(alpha);
-      r.ci_low = quantile_linear(reps, detail::normal_cdf(2 * r.z0 + za));
-      r.ci_high = quantile_linear(reps, detail::normal_cdf(2 * r.z0 - za));
+      const double za = normal_quantile(alpha);
+      e.ci_low = quantile_linear(reps, normal_cdf(2 * r.z0 + za));
+      e.ci_high = quantile_linear(reps, normal_cdf(2 * r.z0 - za));
       r.warnings.push_back("all jackknife values are equal: BCa acceleration set to 0");
     }
   }
@@ -245,4 +181,4 @@ BootstrapResult stratified_bootstrap(std::span<const int> labels, std::span<cons
   return r;
 }
 
-}  // namespace medsyn::downstream::stats
+}  // namespace medsyn::stats

@@ -7,9 +7,9 @@
 
 #include "medsyn/core/error.h"
 #include "medsyn/core/fs.h"
-#include "medsyn/downstream/stats_csv.h"
+#include "medsyn/stats/csv.h"
 
-namespace medsyn::downstream::stats {
+namespace medsyn::stats {
 
 namespace {
 
@@ -165,4 +165,4 @@ std::vector<double> read_number_list(const std::filesystem::path& path) {
   return parse_number_list(read_file_text(path), path.string());
 }
 
-}  // namespace medsyn::downstream::stats
+}  // namespace medsyn::stats

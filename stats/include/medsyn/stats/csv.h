@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-namespace medsyn::downstream::stats {
+namespace medsyn::stats {
 
 struct CsvTable {
   std::string file;                             // as given, used in error messages
@@ -40,4 +40,4 @@ CsvTable parse_csv(const std::string& text, const std::string& file);
 std::vector<double> read_number_list(const std::filesystem::path& path);
 std::vector<double> parse_number_list(const std::string& text, const std::string& file);
 
-}  // namespace medsyn::downstream::stats
+}  // namespace medsyn::stats

@@ -7,9 +7,10 @@
 #include <boost/math/distributions/students_t.hpp>
 
 #include "common.h"
-#include "medsyn/downstream/stats.h"
+#include "medsyn/stats/quantile.h"
+#include "medsyn/stats/tests.h"
 
-namespace medsyn::downstream::stats {
+namespace medsyn::stats {
 
 namespace {
 
@@ -127,7 +128,7 @@ WilcoxonResult wilcoxon_signed_rank(std::span<const double> a, std::span<const d
     se -= 0.5 * tie_term;
     se = std::sqrt(se / 24.0);
     r.z = (r.w - mn) / se;
-    r.p = std::min(1.0, 2.0 * detail::normal_sf(std::fabs(r.z)));
+    r.p = std::min(1.0, 2.0 * normal_sf(std::fabs(r.z)));
     if (r.n_zero > 0)
       r.warnings.push_back(std::to_string(r.n_zero) + " zero difference(s) dropped; normal approximation used");
     if (r.n_used < 10) r.warnings.push_back("sample size too small for the normal approximation (fewer than 10 non-zero differences)");
@@ -233,10 +234,10 @@ MannWhitneyResult mann_whitney_u(std::span<const double> x, std::span<const doub
     const double n = n1 + n2;
     const double s = std::sqrt(n1 * n2 / 12.0 * ((n + 1.0) - tie_term / (n * (n - 1.0))));
     r.z = (u - mu - 0.5) / s;  // continuity correction, as scipy (always subtracted: sf is used)
-    p = detail::normal_sf(r.z);
+    p = normal_sf(r.z);
   }
   r.p = std::clamp(p * f, 0.0, 1.0);
   return r;
 }
 
-}  // namespace medsyn::downstream::stats
+}  // namespace medsyn::stats

@@ -4,9 +4,10 @@
 #include <numeric>
 
 #include "common.h"
-#include "medsyn/downstream/stats.h"
+#include "medsyn/stats/quantile.h"
+#include "medsyn/stats/auc.h"
 
-namespace medsyn::downstream::stats {
+namespace medsyn::stats {
 
 namespace detail {
 
@@ -73,7 +74,7 @@ AucCi auc_delong_ci(std::span<const int> labels, std::span<const double> scores,
   const double m = static_cast<double>(r.n_pos), n = static_cast<double>(r.n_neg);
   r.variance = cov(p.v10, p.auc, p.v10, p.auc) / m + cov(p.v01, p.auc, p.v01, p.auc) / n;
   r.se = std::sqrt(r.variance);
-  const double zc = detail::normal_quantile(1.0 - (1.0 - level) / 2.0);
+  const double zc = normal_quantile(1.0 - (1.0 - level) / 2.0);
   r.ci_low = std::clamp(p.auc - zc * r.se, 0.0, 1.0);
   r.ci_high = std::clamp(p.auc + zc * r.se, 0.0, 1.0);
   if (r.auc == 1.0 || r.auc == 0.0)
@@ -117,11 +118,11 @@ DelongTest delong_paired_test(std::span<const int> labels, std::span<const doubl
   } else {
     r.z = r.diff / r.se_diff;
   }
-  r.p = std::min(1.0, 2.0 * detail::normal_sf(std::fabs(r.z)));
-  const double zc = detail::normal_quantile(1.0 - (1.0 - level) / 2.0);
+  r.p = std::min(1.0, 2.0 * normal_sf(std::fabs(r.z)));
+  const double zc = normal_quantile(1.0 - (1.0 - level) / 2.0);
   r.ci_low = r.diff - zc * r.se_diff;
   r.ci_high = r.diff + zc * r.se_diff;
   return r;
 }
 
-}  // namespace medsyn::downstream::stats
+}  // namespace medsyn::stats

@@ -5,9 +5,10 @@
 #include <set>
 
 #include "common.h"
-#include "medsyn/downstream/stats.h"
+#include "medsyn/stats/auc.h"
+#include "medsyn/stats/classification.h"
 
-namespace medsyn::downstream::stats {
+namespace medsyn::stats {
 
 namespace {
 
@@ -137,4 +138,4 @@ ClassificationMetrics classification_metrics(std::span<const int> y_true, std::s
   return m;
 }
 
-}  // namespace medsyn::downstream::stats
+}  // namespace medsyn::stats

@@ -4,9 +4,9 @@
 #include <numeric>
 
 #include "common.h"
-#include "medsyn/downstream/stats.h"
+#include "medsyn/stats/adjust.h"
 
-namespace medsyn::downstream::stats {
+namespace medsyn::stats {
 
 AdjustMethod parse_adjust_method(const std::string& name) {
   if (name == "holm") return AdjustMethod::holm;
@@ -48,4 +48,4 @@ std::vector<double> p_adjust(std::span<const double> p, AdjustMethod method) {
   return out;
 }
 
-}  // namespace medsyn::downstream::stats
+}  // namespace medsyn::stats

@@ -1,5 +1,6 @@
 #pragma once
-// Internal helpers shared by the stats sources (not installed).
+// Internal helpers shared by the stats sources (not installed): midranks, tie terms, input checks,
+// DeLong placement values.
 #include <cmath>
 #include <cstddef>
 #include <span>
@@ -8,7 +9,7 @@
 
 #include "medsyn/core/error.h"
 
-namespace medsyn::downstream::stats::detail {
+namespace medsyn::stats::detail {
 
 // 1-based midranks (ties get the average of their ranks), as scipy.stats.rankdata / R rank.
 std::vector<double> midranks(std::span<const double> v);
@@ -33,8 +34,4 @@ Placements delong_placements(std::span<const int> labels, std::span<const double
 // Validates labels/scores for a binary AUROC (sizes, finiteness, 0/1, both classes).
 void check_binary_input(std::span<const int> labels, std::span<const double> scores);
 
-double normal_cdf(double x);
-double normal_sf(double x);      // 1 - cdf, accurate in the upper tail
-double normal_quantile(double p);
-
-}  // namespace medsyn::downstream::stats::detail
+}  // namespace medsyn::stats::detail

@@ -1,12 +1,10 @@
-// Internal helpers: midranks, input validation, normal distribution via Boost.Math.
+// Internal helpers: midranks, tie terms, input validation.
 #include "common.h"
 
 #include <algorithm>
 #include <numeric>
 
-#include <boost/math/distributions/normal.hpp>
-
-namespace medsyn::downstream::stats::detail {
+namespace medsyn::stats::detail {
 
 std::vector<double> midranks(std::span<const double> v) {
   const std::size_t n = v.size();
@@ -63,22 +61,4 @@ void require_level(double level) {
     throw InputError("confidence level must be between 0 and 1 (exclusive), got " + std::to_string(level));
 }
 
-double normal_cdf(double x) {
-  if (std::isnan(x)) return x;
-  if (x == INFINITY) return 1.0;
-  if (x == -INFINITY) return 0.0;
-  return boost::math::cdf(boost::math::normal_distribution<double>(), x);
-}
-
-double normal_sf(double x) {
-  if (std::isnan(x)) return x;
-  if (x == INFINITY) return 0.0;
-  if (x == -INFINITY) return 1.0;
-  return boost::math::cdf(boost::math::complement(boost::math::normal_distribution<double>(), x));
-}
-
-double normal_quantile(double p) {
-  return boost::math::quantile(boost::math::normal_distribution<double>(), p);
-}
-
-}  // namespace medsyn::downstream::stats::detail
+}  // namespace medsyn::stats::detail
