@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "medsyn/core/estimate.h"
+#include "medsyn/stats/intervals.h"
 #include "medsyn/core/json.h"
 #include "medsyn/core/manifest.h"
 #include "medsyn/core/provenance.h"
@@ -18,31 +19,6 @@ namespace fs = std::filesystem;
 namespace medsyn::suites {
 
 namespace {
-
-// TODO(merge): use stats::wilson_interval
-// Wilson score interval for k successes out of n (value k/n).
-Estimate wilson_interval(double k, double n, double level) {
-  Estimate e;
-  e.n = static_cast<long long>(n);
-  e.ci_level = level;
-  e.ci_method = "wilson";
-  if (n <= 0) return e;
-  // two-sided normal quantile by bisection on erfc (exact enough for an interval)
-  const double a = 1.0 - level;
-  double lo = 0, hi = 10;
-  for (int i = 0; i < 100; ++i) {
-    const double mid = 0.5 * (lo + hi);
-    (std::erfc(mid / std::sqrt(2.0)) > a ? lo : hi) = mid;
-  }
-  const double z = 0.5 * (lo + hi);
-  const double p = k / n, z2 = z * z;
-  const double centre = (p + z2 / (2 * n)) / (1 + z2 / n);
-  const double half = z * std::sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / (1 + z2 / n);
-  e.value = p;
-  e.ci_low = k <= 0 ? 0.0 : std::max(0.0, centre - half);
-  e.ci_high = k >= n ? 1.0 : std::min(1.0, centre + half);
-  return e;
-}
 
 // A metric object from a metric a unit stored (value, interval, level, se, replicates, failed),
 // with the sample size and interval method the runner states.
@@ -179,7 +155,7 @@ ojson memorization_json(RunContext& c) {
         continue;
       }
       const double n = u.meta.value("n_synthetic", 0.0), flagged = u.meta.value("flagged", 0.0);
-      ojson e = {{"fraction_memorized", to_json(wilson_interval(flagged, n, level))},
+      ojson e = {{"fraction_memorized", to_json(stats::wilson_interval(flagged, n, level))},
                  {"n_synthetic", u.meta["n_synthetic"]}, {"n_train", u.meta["n_train"]}, {"n_holdout", u.meta["n_holdout"]},
                  {"tau", u.meta["tau"]}, {"threshold_quantile", u.meta["threshold_quantile"]},
                  {"exact_copies", u.meta["exact_copies"]}, {"embedder", u.meta["embedder"]}};

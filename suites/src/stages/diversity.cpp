@@ -18,15 +18,10 @@ namespace {
 
 // The results.json metric object of a diversity result (the one place that reads its interval).
 Estimate diversity_estimate(const metrics::DiversityResult& r) {
-  Estimate e;
+  Estimate e = r.ci;  // the library's interval (level, replicates, failed)
   e.value = r.mean;
-  e.ci_low = r.ci.low;
-  e.ci_high = r.ci.high;
-  e.ci_level = r.ci.level;
   e.ci_method = "percentile bootstrap over images";
   e.n = r.n_images;
-  e.replicates = r.ci.replicates;
-  e.failed = r.ci.failed;
   return e;
 }
 

@@ -18,13 +18,7 @@ namespace {
 // One point of an arm's curve: the fraction, the test AUROC over seeds (value, interval, n) and
 // the training set sizes. The one place that reads downstream::ArmSummary's AUROC.
 ojson downstream_point_json(const downstream::ArmSummary& s) {
-  Estimate e;
-  e.value = s.auroc.mean;
-  e.ci_low = s.auroc.ci_low;
-  e.ci_high = s.auroc.ci_high;
-  e.ci_level = 0.95;  // downstream's t interval over seeds (experiment.h)
-  e.ci_method = "t over seeds";
-  e.n = static_cast<long long>(s.auroc.n);
+  Estimate e = s.auroc;  // mean over seeds with its t interval (level and method from the library)
   ojson p = {{"fraction", s.fraction}};
   const ojson metric = to_json(e);
   for (auto it = metric.begin(); it != metric.end(); ++it) p[it.key()] = it.value();
