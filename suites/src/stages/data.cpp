@@ -113,6 +113,17 @@ RealData read_real(const Unit& u, const std::string& modality) {
   return rd;
 }
 
+// Imports are all-or-nothing into a folder that holds no other files, while the unit's work
+// folder already holds unit.json: import into a fresh subfolder, then move its entries up.
+template <class Import>
+auto import_into(const fs::path& w, Import&& import) {
+  const fs::path staged = w / ".import";
+  auto result = import(staged);
+  for (const auto& e : fs::directory_iterator(staged)) fs::rename(e.path(), w / e.path().filename());
+  fs::remove(staged);
+  return result;
+}
+
 }  // namespace
 
 ojson compute_data(const UnitDescription& d, RunContext& c, const fs::path& w) {
@@ -125,7 +136,7 @@ ojson compute_data(const UnitDescription& d, RunContext& c, const fs::path& w) {
     return ojson{{"images", r.images}, {"packages", r.packages}};
   }
   if (kind == "medmnist") {
-    const auto r = import_medmnist(c.resolve(d.locations.at("file")), w);
+    const auto r = import_into(w, [&](const fs::path& out) { return import_medmnist(c.resolve(d.locations.at("file")), out); });
     return ojson{{"name", r.name}, {"images", r.images}};
   }
   if (kind == "import") {
@@ -134,7 +145,7 @@ ojson compute_data(const UnitDescription& d, RunContext& c, const fs::path& w) {
     o.specialty = d.inputs["specialty"];
     o.labels_from_subfolders = d.inputs["label_from"] == "folder";
     o.overwrite = true;
-    const auto r = import_folder(c.resolve(d.locations.at("folder")), w, o);
+    const auto r = import_into(w, [&](const fs::path& out) { return import_folder(c.resolve(d.locations.at("folder")), out, o); });
     return ojson{{"files", r.files}, {"images", r.images}};
   }
   return compute_real(d, c, w);
