@@ -79,7 +79,7 @@ TEST_CASE("data import folder: real DICOM + NIfTI with a CT window, then data ve
   // running again into the same folder needs --overwrite
   r = run_cli("data import folder " + q(src) + " --out " + q(out) + " --modality mixed");
   CHECK(r.exit_code == 2);
-  CHECK(r.err.find("set overwrite") != std::string::npos);
+  CHECK(r.err.find("--overwrite replaces it") != std::string::npos);
 }
 
 TEST_CASE("data import folder bad input exits 2 naming the file; --skip-bad imports the rest", "[cli][errors]") {

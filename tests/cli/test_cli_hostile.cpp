@@ -24,18 +24,6 @@ namespace {
 
 std::string q(const fs::path& p) { return shell_quote(p.string()); }
 
-std::vector<std::uint8_t> npy_bytes(const std::string& dict, const std::vector<std::uint8_t>& data) {
-  std::string header = dict;
-  const std::size_t total = 10 + header.size() + 1;
-  header.append((64 - total % 64) % 64, ' ');
-  header += '\n';
-  std::vector<std::uint8_t> b = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, static_cast<std::uint8_t>(header.size() & 0xFF),
-                                 static_cast<std::uint8_t>(header.size() >> 8)};
-  b.insert(b.end(), header.begin(), header.end());
-  b.insert(b.end(), data.begin(), data.end());
-  return b;
-}
-
 std::map<std::string, NpyArray> tiny_medmnist(std::int64_t n_train) {
   std::map<std::string, NpyArray> a;
   for (const auto& [split, n] : std::vector<std::pair<std::string, std::int64_t>>{{"train", n_train}, {"val", 2}, {"test", 2}}) {
@@ -57,7 +45,7 @@ void write_png8(const fs::path& p, int seed) {
 TEST_CASE("an npy whose shape overflows is rejected naming the file (exit 2, not SIGSEGV)", "[cli][hostile]") {
   test::TempDir tmp;
   atomic_write_bytes(tmp / "bomb.npy",
-                     npy_bytes("{'descr': '<f4', 'fortran_order': False, 'shape': (4611686018427387904, 4), }", {}));
+                     medsyn::test::npy_bytes("{'descr': '<f4', 'fortran_order': False, 'shape': (4611686018427387904, 4), }", {}));
   std::vector<float> ok(8, 0.5f);
   for (int i = 0; i < 8; ++i) ok[i] = static_cast<float>(i % 3);
   write_feature_matrix(tmp / "ok.npy", Matrix32{4, 2, ok});
@@ -84,7 +72,7 @@ TEST_CASE("a Fortran-ordered feature matrix is accepted by the CLI", "[cli][npy]
   const std::vector<float> colmajor = {0, 2, 4, 6, 1, 3, 5, 7}, rowmajor = {0, 1, 2, 3, 4, 5, 6, 7};
   std::vector<std::uint8_t> raw(colmajor.size() * 4);
   std::memcpy(raw.data(), colmajor.data(), raw.size());
-  atomic_write_bytes(tmp / "f.npy", npy_bytes("{'descr': '<f4', 'fortran_order': True, 'shape': (4, 2), }", raw));
+  atomic_write_bytes(tmp / "f.npy", medsyn::test::npy_bytes("{'descr': '<f4', 'fortran_order': True, 'shape': (4, 2), }", raw));
   write_feature_matrix(tmp / "c.npy", Matrix32{4, 2, rowmajor});
   // the statistics of both files are identical (same matrix), whatever the metric's output format
   for (const char* f : {"f", "c"}) {

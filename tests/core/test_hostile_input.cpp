@@ -43,19 +43,6 @@ std::string expect_error(F&& f, std::initializer_list<std::string> needles) {
   return "";
 }
 
-// A .npy file from a header dict text and raw data, exactly as np.save lays it out (v1.0).
-std::vector<std::uint8_t> npy_bytes(const std::string& dict, const std::vector<std::uint8_t>& data) {
-  std::string header = dict;
-  const std::size_t total = 10 + header.size() + 1;
-  header.append((64 - total % 64) % 64, ' ');
-  header += '\n';
-  std::vector<std::uint8_t> b = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, static_cast<std::uint8_t>(header.size() & 0xFF),
-                                 static_cast<std::uint8_t>(header.size() >> 8)};
-  b.insert(b.end(), header.begin(), header.end());
-  b.insert(b.end(), data.begin(), data.end());
-  return b;
-}
-
 template <class T>
 std::vector<std::uint8_t> raw(const std::vector<T>& v) {
   std::vector<std::uint8_t> b(v.size() * sizeof(T));
@@ -136,24 +123,24 @@ void write_png8(const fs::path& p, int seed) {
 TEST_CASE("an npy whose shape overflows is rejected naming the file", "[hostile][npy]") {
   test::TempDir tmp;
   // 128 bytes declaring (2**62, 4) float32: the element count times 4 overflows 64 bits.
-  const auto b = npy_bytes("{'descr': '<f4', 'fortran_order': False, 'shape': (4611686018427387904, 4), }", {});
+  const auto b = medsyn::test::npy_bytes("{'descr': '<f4', 'fortran_order': False, 'shape': (4611686018427387904, 4), }", {});
   REQUIRE(b.size() == 128);
   atomic_write_bytes(tmp / "bomb.npy", b);
   expect_error([&] { read_npy(tmp / "bomb.npy"); }, {"bomb.npy", "overflows"});
   expect_error([&] { read_feature_matrix(tmp / "bomb.npy"); }, {"bomb.npy", "overflows"});
   // a shape that does not overflow but is far larger than the data: truncated, nothing allocated
-  atomic_write_bytes(tmp / "big.npy", npy_bytes("{'descr': '<f4', 'fortran_order': False, 'shape': (1099511627776, 4), }", {}));
+  atomic_write_bytes(tmp / "big.npy", medsyn::test::npy_bytes("{'descr': '<f4', 'fortran_order': False, 'shape': (1099511627776, 4), }", {}));
   expect_error([&] { read_npy(tmp / "big.npy"); }, {"big.npy", "truncated"});
   // shape entries that are not non-negative integers are bad input, not a crash
   for (const std::string shape : {"(-1, 4)", "(abc, 2)", "(99999999999999999999999, 1)"}) {
-    atomic_write_bytes(tmp / "odd.npy", npy_bytes("{'descr': '<f4', 'fortran_order': False, 'shape': " + shape + ", }", {}));
+    atomic_write_bytes(tmp / "odd.npy", medsyn::test::npy_bytes("{'descr': '<f4', 'fortran_order': False, 'shape': " + shape + ", }", {}));
     expect_error([&] { read_npy(tmp / "odd.npy"); }, {"odd.npy", "shape"});
   }
 }
 
 TEST_CASE("an npz member whose shape overflows is rejected naming the file and member", "[hostile][npy]") {
   test::TempDir tmp;
-  const auto member = npy_bytes("{'descr': '<f4', 'fortran_order': False, 'shape': (4611686018427387904, 4), }", {});
+  const auto member = medsyn::test::npy_bytes("{'descr': '<f4', 'fortran_order': False, 'shape': (4611686018427387904, 4), }", {});
   write_stored_zip(tmp / "bomb.npz", {{"mu.npy", member}});
   expect_error([&] { read_npz(tmp / "bomb.npz"); }, {"bomb.npz", "mu", "overflows"});
   expect_error([&] { read_npz_info(tmp / "bomb.npz"); }, {"bomb.npz", "mu", "overflows"});
@@ -179,8 +166,8 @@ TEST_CASE("an npz member with bytes after the declared array is refused", "[host
 
 TEST_CASE("an npz with two members of the same name is refused as ambiguous", "[hostile][npy]") {
   test::TempDir tmp;
-  const auto one = npy_bytes("{'descr': '<f8', 'fortran_order': False, 'shape': (1,), }", raw(std::vector<double>{1.0}));
-  const auto two = npy_bytes("{'descr': '<f8', 'fortran_order': False, 'shape': (1,), }", raw(std::vector<double>{2.0}));
+  const auto one = medsyn::test::npy_bytes("{'descr': '<f8', 'fortran_order': False, 'shape': (1,), }", raw(std::vector<double>{1.0}));
+  const auto two = medsyn::test::npy_bytes("{'descr': '<f8', 'fortran_order': False, 'shape': (1,), }", raw(std::vector<double>{2.0}));
   write_stored_zip(tmp / "ok.npz", {{"mu.npy", one}, {"sigma.npy", two}});
   CHECK(read_npz(tmp / "ok.npz").at("sigma").as_f64() == std::vector<double>{2.0});  // the hand-made zip is valid
   write_stored_zip(tmp / "dup.npz", {{"mu.npy", one}, {"mu.npy", two}});
@@ -193,7 +180,7 @@ TEST_CASE("an npz with two members of the same name is refused as ambiguous", "[
 TEST_CASE("a Fortran-ordered npy is read in C order", "[npy]") {
   test::TempDir tmp;
   // np.save of np.asfortranarray([[1, 2, 3], [4, 5, 6]], dtype=np.float32): column-major data
-  atomic_write_bytes(tmp / "f.npy", npy_bytes("{'descr': '<f4', 'fortran_order': True, 'shape': (2, 3), }",
+  atomic_write_bytes(tmp / "f.npy", medsyn::test::npy_bytes("{'descr': '<f4', 'fortran_order': True, 'shape': (2, 3), }",
                                               raw(std::vector<float>{1, 4, 2, 5, 3, 6})));
   const NpyArray a = read_npy(tmp / "f.npy");
   CHECK(a.shape == std::vector<std::int64_t>{2, 3});
@@ -208,10 +195,10 @@ TEST_CASE("a Fortran-ordered npy is read in C order", "[npy]") {
   for (int i = 0; i < 2; ++i)
     for (int j = 0; j < 3; ++j)
       for (int k = 0; k < 4; ++k) cdata.push_back(100 * i + 10 * j + k);
-  atomic_write_bytes(tmp / "f3.npy", npy_bytes("{'descr': '<i8', 'fortran_order': True, 'shape': (2, 3, 4), }", raw(fdata)));
+  atomic_write_bytes(tmp / "f3.npy", medsyn::test::npy_bytes("{'descr': '<i8', 'fortran_order': True, 'shape': (2, 3, 4), }", raw(fdata)));
   CHECK(read_npy(tmp / "f3.npy").as_i64() == cdata);
   // 1-D Fortran order is the same as C order
-  atomic_write_bytes(tmp / "f1.npy", npy_bytes("{'descr': '<f8', 'fortran_order': True, 'shape': (3,), }",
+  atomic_write_bytes(tmp / "f1.npy", medsyn::test::npy_bytes("{'descr': '<f8', 'fortran_order': True, 'shape': (3,), }",
                                                raw(std::vector<double>{1, 2, 3})));
   CHECK(read_npy(tmp / "f1.npy").as_f64() == std::vector<double>{1, 2, 3});
 }

@@ -105,4 +105,16 @@ CliResult run_cli(const std::string& args) {
   return r;
 }
 
+std::vector<std::uint8_t> npy_bytes(const std::string& dict, const std::vector<std::uint8_t>& data) {
+  std::string header = dict;
+  const std::size_t total = 10 + header.size() + 1;  // magic, version, length, dict, newline
+  header.append((64 - total % 64) % 64, ' ');
+  header += '\n';
+  std::vector<std::uint8_t> b = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, static_cast<std::uint8_t>(header.size() & 0xFF),
+                                 static_cast<std::uint8_t>(header.size() >> 8)};
+  b.insert(b.end(), header.begin(), header.end());
+  b.insert(b.end(), data.begin(), data.end());
+  return b;
+}
+
 }  // namespace medsyn::test

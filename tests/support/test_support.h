@@ -2,7 +2,9 @@
 // Shared helpers for specs: where real data lives, temporary folders, running the CLI.
 #include <filesystem>
 #include <optional>
+#include <cstdint>
 #include <string>
+#include <vector>
 
 namespace medsyn::test {
 
@@ -52,5 +54,10 @@ CliResult run_cli(const std::string& args);
 
 // Single-quotes a string for /bin/sh.
 std::string shell_quote(const std::string& s);
+
+// The bytes of a .npy file (format v1.0, as np.save lays it out) from a header dict text such as
+// "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }" and the raw data. Lets tests
+// build hostile headers that numpy itself would refuse to write.
+std::vector<std::uint8_t> npy_bytes(const std::string& dict, const std::vector<std::uint8_t>& data);
 
 }  // namespace medsyn::test
