@@ -1,5 +1,6 @@
 // Metric speed (Google Benchmark). Numbers and how to reproduce: docs/metrics.md.
 //   BM_FidFromStats/2048      FID from two 2048-d statistics (dpotrf + dsygst + dsyevd values)
+//   BM_FidPopulation/2048     bias-corrected FID (2B + 1 FIDs from features, B = 4): s per FID
 //   BM_DsyevdVectors/2048     one symmetric eigen-solve with vectors (LAPACKE_dsyevd 'V'), reference
 //   BM_DsyevdValues/2048      one symmetric eigen-solve, values only ('N')
 //   BM_DiversityAllPairs      100 images 256x256 (MedMNIST upsampled), all 4950 pairs: pairs/s
@@ -15,6 +16,7 @@
 
 #include "medsyn/core/image.h"
 #include "medsyn/core/npy.h"
+#include "medsyn/metrics/calibrated.h"
 #include "medsyn/metrics/diversity.h"
 #include "medsyn/metrics/fid.h"
 #include "medsyn/metrics/ssim.h"
@@ -32,7 +34,7 @@ namespace {
 
 // Statistics of n random d-dimensional "features" with correlated, non-negative (ReLU-like)
 // coordinates, similar in spectrum to Inception pool features. Deterministic.
-GaussianStats random_stats(int d, int n, std::uint64_t seed) {
+Matrix32 random_features(int d, int n, std::uint64_t seed) {
   medsyn::stats::Rng rng(seed);
   auto nd = [](medsyn::stats::Rng& r) { return medsyn::stats::standard_normal(r); };
   Eigen::MatrixXd mix(d, d / 4);
@@ -47,8 +49,9 @@ GaussianStats random_stats(int d, int n, std::uint64_t seed) {
   m.data.resize(static_cast<std::size_t>(n) * d);
   for (int r = 0; r < n; ++r)
     for (int c = 0; c < d; ++c) m.data[static_cast<std::size_t>(r) * d + c] = static_cast<float>(x(c, r));
-  return compute_stats(m);
+  return m;
 }
+GaussianStats random_stats(int d, int n, std::uint64_t seed) { return compute_stats(random_features(d, n, seed)); }
 
 const std::pair<GaussianStats, GaussianStats>& stats_pair(int d) {
   static std::map<int, std::pair<GaussianStats, GaussianStats>> cache;
@@ -67,6 +70,28 @@ void BM_FidFromStats(benchmark::State& state) {
   state.counters["fid"] = fid;
 }
 BENCHMARK(BM_FidFromStats)->Arg(2048)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(2.0);
+
+// Bias-corrected FID (calibrated.h) with B = 4 replicates: 2B + 1 = 9 FIDs from features (n = 2548
+// rows per set at d = 2048: covariance + eigenvalue solve each). Counter seconds_per_fid and the
+// extrapolated seconds for the default-size B = 200 (401 FIDs).
+void BM_FidPopulation(benchmark::State& state) {
+  const int d = static_cast<int>(state.range(0));
+  static const Matrix32 a = random_features(d, 2 * d + 500, 1), b = random_features(d, 2 * d + 500, 2);
+  IntervalOptions io;
+  io.bootstrap = 4;
+  double v = 0;
+  for (auto _ : state) {
+    v = fid_estimates(a, b, io).population.value;
+    benchmark::DoNotOptimize(v);
+  }
+  state.counters["fid_population"] = v;
+  // kIsRate | kInvert: elapsed seconds divided by the value.
+  const double fids = static_cast<double>(state.iterations()) * 9.0;
+  state.counters["seconds_per_fid"] = benchmark::Counter(fids, benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+  state.counters["seconds_for_B200"] =
+      benchmark::Counter(fids / 401.0, benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+}
+BENCHMARK(BM_FidPopulation)->Arg(2048)->Unit(benchmark::kSecond)->UseRealTime()->Iterations(1);
 
 void dsyevd_bench(benchmark::State& state, char jobz) {
   const auto& [a, b] = stats_pair(static_cast<int>(state.range(0)));

@@ -1,6 +1,9 @@
+#include <iomanip>
 #include <iostream>
+#include <sstream>
 
 #include "commands.h"
+#include "medsyn/core/estimate.h"
 #include "medsyn/core/json.h"
 
 namespace medsyn::cli {
@@ -13,6 +16,17 @@ void set_exit_code(int code) { g_exit_code = code; }
 int exit_code() { return g_exit_code; }
 
 void print_json(const nlohmann::json& j) { std::cout << j.dump(2) << std::endl; }
+
+std::string format_estimate(const Estimate& e, int precision) {
+  std::ostringstream os;
+  if (!e.has_value()) {
+    os << "null" << (e.note.empty() ? "" : " (" + e.note + ")");
+    return os.str();
+  }
+  os << std::fixed << std::setprecision(precision) << e.value;
+  if (e.has_ci()) os << " [" << e.ci_low << ", " << e.ci_high << "] (" << std::defaultfloat << 100 * e.ci_level << "% CI)";
+  return os.str();
+}
 
 CLI::Option* add_device_option(CLI::App* cmd, std::string& device) {
   device = "cpu";

@@ -111,12 +111,6 @@ struct FidelityArgs {
   PreprocessFlags pre;
 };
 
-std::string fmt_ci(const Estimate& m, int precision) {
-  std::ostringstream os;
-  os << std::fixed << std::setprecision(precision) << m.value;
-  if (m.has_ci()) os << " [" << m.ci_low << ", " << m.ci_high << "]";
-  return os.str();
-}
 
 void run_fidelity(const FidelityArgs& a) {
   // The library reports these without flag names; the CLI names its flags.
@@ -148,14 +142,16 @@ void run_fidelity(const FidelityArgs& a) {
   for (const auto& m : rep.modalities) {
     std::cout << m.modality << "  (real " << m.n_real << ", synthetic " << m.n_synthetic << ", dim " << m.dim
               << ")\n";
-    std::cout << "  FID        " << fmt_ci(m.fid, 4) << "\n";
-    std::cout << "  FID floor  " << fmt_ci(m.fid_real_floor, 4) << "  (real half vs real half, " << m.floor_n_a
-              << " + " << m.floor_n_b << ")\n";
-    std::cout << "  KID        " << fmt_ci(m.kid, 6) << "  (std over subsets " << m.kid_std << ")\n";
-    std::cout << "  precision  " << fmt_ci(m.precision, 4) << "\n";
-    std::cout << "  recall     " << fmt_ci(m.recall, 4) << "\n";
-    std::cout << "  density    " << fmt_ci(m.density, 4) << "\n";
-    std::cout << "  coverage   " << fmt_ci(m.coverage, 4) << "\n";
+    std::cout << "  FID        " << format_estimate(m.fid, 4) << "\n";
+    std::cout << "  FID (population, bias-corrected) " << format_estimate(m.fid_population, 4) << "\n";
+    std::cout << "  FID floor  " << format_estimate(m.fid_real_floor, 4) << "  (real half vs real half, " << m.floor_n_a
+              << " + " << m.floor_n_b << "; bias-corrected " << format_estimate(m.fid_real_floor_population, 4)
+              << ")\n";
+    std::cout << "  KID        " << format_estimate(m.kid, 6) << "  (std over subsets " << m.kid_std << ")\n";
+    std::cout << "  precision  " << format_estimate(m.precision, 4) << "\n";
+    std::cout << "  recall     " << format_estimate(m.recall, 4) << "\n";
+    std::cout << "  density    " << format_estimate(m.density, 4) << "\n";
+    std::cout << "  coverage   " << format_estimate(m.coverage, 4) << "\n";
     for (const auto& w : m.warnings) std::cout << "  warning: " << w << "\n";
   }
   for (const auto& s : rep.skipped) std::cout << "skipped: " << s << "\n";

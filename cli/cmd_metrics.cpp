@@ -11,13 +11,17 @@
 #include <sstream>
 
 #include "commands.h"
+#include "medsyn/core/estimate.h"
 #include "medsyn/core/error.h"
+#include "medsyn/core/fs.h"
 #include "medsyn/core/image_io.h"
 #include "medsyn/core/json.h"
 #include "medsyn/core/manifest.h"
 #include "medsyn/core/npy.h"
 #include "medsyn/core/progress.h"
 #include "medsyn/core/provenance.h"
+#include "medsyn/metrics/calibrated.h"
+#include "medsyn/metrics/coverage_study.h"
 #include "medsyn/metrics/diversity.h"
 #include "medsyn/metrics/fid.h"
 #include "medsyn/metrics/kid.h"
@@ -68,9 +72,34 @@ struct StatsArgs {
   bool json = false;
 };
 
+// Bootstrap flags shared by fid, kid and prdc (calibrated.h).
+struct IntervalArgs {
+  int bootstrap = 0;
+  double ci_level = 0.95;
+  std::uint64_t seed = 0;
+  metrics::IntervalOptions options() const {
+    if (bootstrap < 0) throw InputError("--bootstrap must be >= 0, got " + std::to_string(bootstrap));
+    if (!(ci_level > 0 && ci_level < 1)) throw InputError("--ci must be in (0, 1), got " + std::to_string(ci_level));
+    return {bootstrap, ci_level, seed};
+  }
+};
+
+void add_interval_options(CLI::App* c, IntervalArgs& a) {
+  c->add_option("--bootstrap", a.bootstrap, "Bootstrap replicates for the intervals (0 = point estimates only)")
+      ->capture_default_str();
+  c->add_option("--ci", a.ci_level, "Interval level")->capture_default_str();
+}
+
 struct FidArgs {
   std::string a, b;
   double eps = 1e-6;
+  IntervalArgs interval;
+  bool json = false;
+};
+
+struct CoverageStudyArgs {
+  metrics::CoverageStudyOptions opt;
+  std::string out;
   bool json = false;
 };
 
@@ -78,13 +107,14 @@ struct KidArgs {
   std::string a, b;
   int subsets = 100;
   std::int64_t subset_size = 1000;
-  std::uint64_t seed = 0;
+  IntervalArgs interval;  // interval.seed seeds the subsets too
   bool json = false;
 };
 
 struct PrdcArgs {
   std::string a, b;
   int k = 5;
+  IntervalArgs interval;
   bool json = false;
 };
 
@@ -140,6 +170,11 @@ void run_stats(const StatsArgs& a) {
 }
 
 void run_fid(const FidArgs& a) {
+  if (!(a.eps >= 0) || !std::isfinite(a.eps)) throw InputError("--eps must be finite and >= 0, got " + fmt(a.eps));
+  const metrics::IntervalOptions io = a.interval.options();
+  const bool features = lower_ext(a.a) == ".npy" && lower_ext(a.b) == ".npy";
+  if (io.bootstrap > 0 && !features)
+    throw InputError("--bootstrap needs two features .npy files: a statistics .npz (mu, sigma) has no rows to resample");
   const auto sa = load_fid_input(a.a);
   const auto sb = load_fid_input(a.b);
   if (sa.dim != sb.dim)
@@ -148,11 +183,20 @@ void run_fid(const FidArgs& a) {
   metrics::FidOptions opt;
   opt.eps = a.eps;
   const auto r = metrics::frechet_distance(sa, sb, opt);
+  metrics::FidEstimates est;
+  if (features) est = metrics::fid_estimates(load_features(a.a), load_features(a.b), io, a.a, a.b);
   if (a.json) {
     json j = metrics::fid_to_json(r);
     j["a"] = a.a;
     j["b"] = a.b;
-    j["provenance"] = provenance_json(json::object());
+    if (features)
+      j["estimates"] = {{"fid", json::parse(to_json(est.plug_in).dump())},
+                        {"fid_population", json::parse(to_json(est.population).dump())}};
+    else
+      j["estimates"] = nullptr;  // statistics files: no rows, no interval, no bias correction
+    j["bootstrap"] = io.bootstrap;
+    j["seed"] = io.seed;
+    j["provenance"] = provenance_json(json{{"seeds", {{"bootstrap", io.seed}}}});
     print_json(j);
     return;
   }
@@ -162,6 +206,12 @@ void run_fid(const FidArgs& a) {
   if (r.diagnostics.regularized)
     std::cout << "  regularized: " << r.diagnostics.reason << "; eps=" << r.diagnostics.eps
               << " on both diagonals; unregularized value " << fmt(r.diagnostics.fid_unregularized, 12) << "\n";
+  if (features) {
+    std::cout << "  plug-in FID            " << format_estimate(est.plug_in, 4) << "  estimand: " << est.plug_in.estimand
+              << "\n";
+    std::cout << "  population FID (bias-corrected) " << format_estimate(est.population, 4)
+              << "  estimand: " << est.population.estimand << "\n";
+  }
 }
 
 void run_kid(const KidArgs& a) {
@@ -169,28 +219,40 @@ void run_kid(const KidArgs& a) {
   metrics::KidOptions opt;
   opt.subsets = a.subsets;
   opt.subset_size = a.subset_size;
-  opt.seed = a.seed;
+  opt.seed = a.interval.seed;
+  const metrics::IntervalOptions io = a.interval.options();
   const auto r = metrics::kid(fa, fb, opt, a.a, a.b);
+  const Estimate est = metrics::kid_estimate(fa, fb, opt, io, a.a, a.b);
   if (a.json) {
     json j = metrics::kid_to_json(r);
     j["a"] = a.a;
     j["b"] = a.b;
-    j["seed"] = a.seed;
-    j["provenance"] = provenance_json(json{{"seed", a.seed}});
+    j["seed"] = a.interval.seed;
+    j["bootstrap"] = io.bootstrap;
+    j["estimates"] = {{"kid", json::parse(to_json(est).dump())}};
+    j["provenance"] = provenance_json(json{{"seed", a.interval.seed}});
     print_json(j);
     return;
   }
   std::cout << "KID " << fmt(r.kid_mean, 12) << " +- " << fmt(r.kid_std, 6) << "  ("
             << (r.full_sets ? std::string("full sets") : std::to_string(r.subsets) + " subsets of " +
                                                               std::to_string(r.subset_size))
-            << ", n_a=" << r.n_a << ", n_b=" << r.n_b << ", dim=" << r.dim << ", seed=" << a.seed << ")\n";
+            << ", n_a=" << r.n_a << ", n_b=" << r.n_b << ", dim=" << r.dim << ", seed=" << a.interval.seed << ")\n";
+  std::cout << "  KID " << format_estimate(est, 6) << "  estimand: " << est.estimand << "\n";
 }
 
 void run_prdc(const PrdcArgs& a) {
   const Matrix32 fa = load_features(a.a), fb = load_features(a.b);
   const auto r = metrics::prdc(fa, fb, a.k, a.a, a.b);
+  const auto est = metrics::prdc_estimates(fa, fb, a.k, a.interval.options(), a.a, a.b);
   if (a.json) {
     json j = metrics::prdc_to_json(r);
+    j["bootstrap"] = a.interval.bootstrap;
+    j["seed"] = a.interval.seed;
+    j["estimates"] = json::object();
+    for (const auto& [name, e] : {std::pair<const char*, const Estimate*>{"precision", &est.precision},
+                                  {"recall", &est.recall}, {"density", &est.density}, {"coverage", &est.coverage}})
+      j["estimates"][name] = json::parse(to_json(*e).dump());
     j["a"] = a.a;
     j["b"] = a.b;
     j["provenance"] = provenance_json(json::object());
@@ -200,6 +262,24 @@ void run_prdc(const PrdcArgs& a) {
   std::cout << "precision " << fmt(r.precision) << "\nrecall    " << fmt(r.recall) << "\ndensity   "
             << fmt(r.density) << "\ncoverage  " << fmt(r.coverage) << "\n(k=" << r.k << ", real A n=" << r.n_real
             << ", generated B n=" << r.n_fake << ", dim=" << r.dim << ")\n";
+  if (a.interval.bootstrap > 0)
+    for (const auto& [name, e] : {std::pair<const char*, const Estimate*>{"precision", &est.precision},
+                                  {"recall", &est.recall}, {"density", &est.density}, {"coverage", &est.coverage}})
+      std::cout << "  " << name << " " << format_estimate(*e, 4) << "\n";
+  std::cout << "  estimand: " << est.precision.estimand << "\n";
+}
+
+void run_coverage_study(const CoverageStudyArgs& a) {
+  const auto rows = metrics::run_coverage_study(a.opt);
+  const auto j = metrics::coverage_study_to_json(a.opt, rows);
+  if (!a.out.empty()) atomic_write_text(a.out, j.dump(2) + "\n");
+  if (a.json) {
+    std::cout << j.dump(2) << std::endl;
+    return;
+  }
+  std::cout << "Coverage of the shipped intervals (" << a.opt.draws << " draws per setting, " << a.opt.bootstrap
+            << " bootstrap replicates, nominal " << 100 * a.opt.ci_level << "%; docs/uncertainty.md)\n\n"
+            << metrics::coverage_study_markdown(rows);
 }
 
 void run_ssim(const SsimArgs& a, bool multiscale) {
@@ -294,16 +374,18 @@ void run_diversity(const DiversityArgs& a) {
     return;
   }
   std::cout << "mean pairwise MS-SSIM (lower = more diverse); CI: " << 100 * opt.bootstrap.level
-            << "% percentile bootstrap over images, " << a.bootstrap << " replicates\n";
+            << "% basic bootstrap over images about the mean, " << a.bootstrap << " replicates\n";
   std::cout << std::left << std::setw(12) << "set" << std::setw(20) << "modality" << std::right << std::setw(8)
             << "images" << std::setw(10) << "pairs" << std::setw(12) << "mean" << std::setw(12) << "std"
             << std::setw(26) << "CI" << "\n";
   auto rows = [](const std::string& label, const std::vector<metrics::DiversityResult>& rs) {
     for (const auto& r : rs)
       std::cout << std::left << std::setw(12) << label << std::setw(20) << r.modality << std::right << std::setw(8)
-                << r.n_images << std::setw(10) << r.n_pairs << std::setw(12) << fmt(r.mean, 6) << std::setw(12)
-                << fmt(r.std, 6) << std::setw(26) << ("[" + fmt(r.ci.ci_low, 6) + ", " + fmt(r.ci.ci_high, 6) + "]")
-                << "\n";
+                << r.n_images << std::setw(10) << r.n_pairs << std::setw(12)
+                << (r.ci.has_value() ? fmt(r.mean, 6) : std::string("null")) << std::setw(12)
+                << (r.ci.has_value() ? fmt(r.std, 6) : std::string("")) << std::setw(26)
+                << (r.ci.has_ci() ? "[" + fmt(r.ci.ci_low, 6) + ", " + fmt(r.ci.ci_high, 6) + "]" : std::string(""))
+                << (r.ci.has_value() ? "" : "  " + r.ci.note) << "\n";
   };
   rows("dataset", res);
   rows("reference", ref);
@@ -332,7 +414,9 @@ void register_metrics_commands(CLI::App& root) {
     c->add_option("A", args->a, "Features .npy or statistics .npz (mu, sigma)")->required();
     c->add_option("B", args->b, "Features .npy or statistics .npz (mu, sigma)")->required();
     c->add_option("--eps", args->eps, "Diagonal regularisation for rank-deficient covariances")->capture_default_str();
-    c->add_flag("--json", args->json, "Print JSON {fid, n_a, n_b, dim, diagnostics}");
+    add_interval_options(c, args->interval);
+    c->add_option("--seed", args->interval.seed, "Seed for the bootstrap")->capture_default_str();
+    c->add_flag("--json", args->json, "Print JSON {fid, n_a, n_b, dim, diagnostics, estimates}");
     c->callback([args] { run_fid(*args); });
   }
   {
@@ -343,8 +427,9 @@ void register_metrics_commands(CLI::App& root) {
     c->add_option("--subsets", args->subsets, "Number of random subsets")->capture_default_str();
     c->add_option("--subset-size", args->subset_size, "Rows per subset (>= both set sizes: the full sets)")
         ->capture_default_str();
-    c->add_option("--seed", args->seed, "Seed for the subsets")->capture_default_str();
-    c->add_flag("--json", args->json, "Print JSON {kid_mean, kid_std, ...}");
+    c->add_option("--seed", args->interval.seed, "Seed for the subsets and the bootstrap")->capture_default_str();
+    add_interval_options(c, args->interval);
+    c->add_flag("--json", args->json, "Print JSON {kid_mean, kid_std, ..., estimates}");
     c->callback([args] { run_kid(*args); });
   }
   {
@@ -354,8 +439,29 @@ void register_metrics_commands(CLI::App& root) {
     c->add_option("A", args->a, "Real features .npy")->required();
     c->add_option("B", args->b, "Generated features .npy")->required();
     c->add_option("--k", args->k, "Nearest-neighbour count for the radii")->capture_default_str();
+    add_interval_options(c, args->interval);
+    c->add_option("--seed", args->interval.seed, "Seed for the bootstrap")->capture_default_str();
     c->add_flag("--json", args->json, "Print JSON");
     c->callback([args] { run_prdc(*args); });
+  }
+  {
+    auto args = std::make_shared<CoverageStudyArgs>();
+    auto* c = metrics->add_subcommand(
+        "coverage-study",
+        "Empirical coverage of the shipped intervals on Gaussians with known distances (docs/uncertainty.md)");
+    c->add_option("--draws", args->opt.draws, "Feature-set pairs drawn per setting")->capture_default_str();
+    c->add_option("--bootstrap", args->opt.bootstrap, "Bootstrap replicates per interval")->capture_default_str();
+    c->add_option("--ci", args->opt.ci_level, "Interval level")->capture_default_str();
+    c->add_option("--k", args->opt.k, "PRDC neighbourhood size")->capture_default_str();
+    c->add_option("--seed", args->opt.seed, "Seed")->capture_default_str();
+    c->add_option("--dims", args->opt.dims, "Feature dimensions")->delimiter(',')->capture_default_str();
+    c->add_option("--sizes", args->opt.sizes, "Images per set")->delimiter(',')->capture_default_str();
+    c->add_option("--scenarios", args->opt.scenarios, "identical, mean shift, covariance differs")
+        ->delimiter(',')
+        ->capture_default_str();
+    c->add_option("--out", args->out, "Also write the JSON to this file (atomically)");
+    c->add_flag("--json", args->json, "Print JSON instead of the Markdown table");
+    c->callback([args] { run_coverage_study(*args); });
   }
   {
     auto args = std::make_shared<SsimArgs>();

@@ -4,11 +4,16 @@
 #include <filesystem>
 #include <iostream>
 #include <memory>
+#include <optional>
 
 #include "commands.h"
 #include "medsyn/core/error.h"
 #include "medsyn/core/fs.h"
+#include "medsyn/core/estimate.h"
 #include "medsyn/core/json.h"
+#include "medsyn/core/npy.h"
+#include "medsyn/metrics/calibrated.h"
+#include "medsyn/core/progress.h"
 #include "medsyn/reports/compare.h"
 #include "medsyn/reports/report.h"
 #include "medsyn/reports/results.h"
@@ -19,6 +24,7 @@ namespace medsyn::cli {
 namespace {
 
 namespace rep = medsyn::reports;
+namespace fs = std::filesystem;
 
 // ---- medsynbench report RUN_DIR/results.json --out DIR
 void register_report_command(CLI::App& root) {
@@ -58,9 +64,49 @@ void register_report_command(CLI::App& root) {
 }
 
 // ---- medsynbench compare BASE.json CAND.json [--gates S.json] [--junit FILE.xml] [--json]
+// compare's paired FID difference (reports/compare.h PairedDelta): for fid_population entries whose
+// runs recorded their feature files and used the same real features, a paired bootstrap of the
+// difference of bias-corrected FIDs (metrics/calibrated.h), resampling the real set once for both.
+rep::PairedDelta paired_fid(int replicates, std::vector<std::string>& notes) {
+  return [replicates, &notes](const rep::Results& base, const rep::Results& cand, const rep::Entry& b,
+                              const rep::Entry& c) -> std::optional<Estimate> {
+    if (replicates <= 0 || b.section != "results" || b.metric != "fid_population") return std::nullopt;
+    auto files = [](const rep::Results& r, const rep::Entry& e) -> const rep::FeatureFiles* {
+      auto m = r.features.find(e.model);
+      if (m == r.features.end()) return nullptr;
+      auto f = m->second.find(e.modality);
+      return f == m->second.end() ? nullptr : &f->second;
+    };
+    const rep::FeatureFiles* fb = files(base, b);
+    const rep::FeatureFiles* fc = files(cand, c);
+    const std::string subject = b.subject();
+    if (!fb || !fc) {
+      notes.push_back(subject + ": unpaired (a run did not record its feature files)");
+      return std::nullopt;
+    }
+    if (fb->real_key.empty() || fb->real_key != fc->real_key) {
+      notes.push_back(subject + ": unpaired (the runs used different real images)");
+      return std::nullopt;
+    }
+    for (const auto* p : {&fb->real, &fb->synthetic, &fc->synthetic})
+      if (!fs::exists(*p)) {
+        notes.push_back(subject + ": unpaired (" + p->string() + " is missing)");
+        return std::nullopt;
+      }
+    metrics::IntervalOptions io;
+    io.bootstrap = replicates;
+    io.ci_level = b.m.ci_level;
+    io.seed = 0;
+    return metrics::fid_population_difference(read_feature_matrix(fb->real), read_feature_matrix(fb->synthetic),
+                                              read_feature_matrix(fc->synthetic), io, "real " + b.modality,
+                                              "baseline " + b.model, "candidate " + c.model);
+  };
+}
+
 void register_compare_command(CLI::App& root) {
   struct Args {
     std::string base, cand, gates, junit, rule = "delta-ci";
+    int paired_replicates = 100;
     bool json = false;
   };
   auto a = std::make_shared<Args>();
@@ -73,14 +119,22 @@ void register_compare_command(CLI::App& root) {
   c->add_option("--junit", a->junit, "Also write a JUnit XML file for CI systems");
   c->add_option("--rule", a->rule, "Verdict rule: delta-ci (CI of the difference excludes 0) | overlap (CIs do not overlap)")
       ->capture_default_str();
+  c->add_option("--paired-replicates", a->paired_replicates,
+                "Bootstrap replicates of the paired FID difference (fid_population; 0 = unpaired, by --rule)")
+      ->capture_default_str();
   c->add_flag("--json", a->json, "Print JSON");
   c->callback([a] {
     const auto rule = rep::parse_verdict_rule(a->rule);
+    if (a->paired_replicates < 0)
+      throw InputError("--paired-replicates must be >= 0, got " + std::to_string(a->paired_replicates));
     const auto base = rep::load_results(a->base);
     const auto cand = rep::load_results(a->cand);
     std::vector<rep::Gate> gates;
     if (!a->gates.empty()) gates = rep::load_gates(a->gates);
-    const auto cmp = rep::compare_results(base, cand, a->gates.empty() ? nullptr : &gates, rule);
+    std::vector<std::string> paired_notes;
+    auto cmp = rep::compare_results(base, cand, a->gates.empty() ? nullptr : &gates, rule,
+                                    paired_fid(a->paired_replicates, paired_notes));
+    cmp.warnings.insert(cmp.warnings.end(), paired_notes.begin(), paired_notes.end());
     if (!a->junit.empty()) atomic_write_text(a->junit, rep::compare_to_junit(cmp));
     if (a->json) std::cout << rep::compare_to_json(cmp).dump(2) << std::endl;
     else std::cout << rep::compare_to_text(cmp);
@@ -103,13 +157,17 @@ void register_suite_validate_command(CLI::App& root) {
   v->add_flag("--json", a->json, "Print JSON");
   v->callback([a] {
     const auto problems = suites::validate_suite_file(a->file);
+    const auto warnings = problems.empty() ? suites::sample_size_warnings_file(a->file)
+                                           : std::vector<suites::SuiteProblem>{};
     if (a->json) {
-      nlohmann::json arr = nlohmann::json::array();
+      nlohmann::json arr = nlohmann::json::array(), warr = nlohmann::json::array();
       for (const auto& p : problems) arr.push_back({{"path", p.path}, {"message", p.message}});
-      print_json({{"suite", a->file}, {"valid", problems.empty()}, {"problems", arr}});
+      for (const auto& w : warnings) warr.push_back({{"path", w.path}, {"message", w.message}});
+      print_json({{"suite", a->file}, {"valid", problems.empty()}, {"problems", arr}, {"warnings", warr}});
     } else if (problems.empty()) {
       std::cout << a->file << ": valid\n";
     }
+    for (const auto& w : warnings) log_warn(a->file + ": " + w.path + ": " + w.message);
     if (!problems.empty()) {
       std::string msg = a->file + ": " + std::to_string(problems.size()) + " problem(s):";
       for (const auto& p : problems) msg += "\n  " + p.path + ": " + p.message;

@@ -12,6 +12,10 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json_fwd.hpp>
 
+namespace medsyn {
+struct Estimate;
+}
+
 namespace medsyn::cli {
 
 void register_data_commands(CLI::App& root);
@@ -29,6 +33,9 @@ int exit_code();
 
 // Prints JSON (pretty, 2 spaces) to stdout.
 void print_json(const nlohmann::json& j);
+
+// An estimate for people: "12.3456 [11.2, 13.4] (95% CI)" or "null (reason)".
+std::string format_estimate(const Estimate& e, int precision);
 
 // Standard --device option: validated when the command runs.
 CLI::Option* add_device_option(CLI::App* cmd, std::string& device);

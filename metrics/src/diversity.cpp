@@ -9,6 +9,7 @@
 #include "medsyn/core/json.h"
 #include "medsyn/core/manifest.h"
 #include "medsyn/core/progress.h"
+#include "medsyn/metrics/sample_size.h"
 #include "medsyn/stats/random.h"
 
 namespace medsyn::metrics {
@@ -132,7 +133,14 @@ DiversityResult diversity_of_images(std::int64_t n, const std::function<Image(st
       }
       reps.push_back(den > 0 ? num / den : std::nan(""));
     }
-    stats::finish_percentile_interval(std::move(reps), opt.bootstrap.level, ci);
+    // Reflected about the mean (stats/intervals.h), so the interval always contains it.
+    stats::finish_reflected_interval(mean, std::move(reps), opt.bootstrap.level,
+                                     "basic bootstrap over images about the estimate", ci, -1.0, 1.0);
+  }
+  ci.estimand = "expected MS-SSIM of two independent images of the distribution";
+  if (const std::string why = diversity_size_problem(n); !why.empty()) {
+    ci = Estimate::null_because(why, n);
+    ci.estimand = "expected MS-SSIM of two independent images of the distribution";
   }
   r.ci = ci;
   return r;
@@ -161,9 +169,11 @@ std::vector<DiversityResult> dataset_diversity(const std::filesystem::path& data
 }
 
 nlohmann::json diversity_to_json(const DiversityResult& r) {
-  return json{{"modality", r.modality},
-              {"msssim_mean", finite_or_null(r.mean)},
-              {"msssim_std", finite_or_null(r.std)},
+  // Below the minimum size the mean is null with the reason (sample_size.h), like every estimate.
+  const bool ok = r.ci.has_value();
+  json j{{"modality", r.modality},
+              {"msssim_mean", ok ? finite_or_null(r.mean) : json(nullptr)},
+              {"msssim_std", ok ? finite_or_null(r.std) : json(nullptr)},
               {"ci_low", finite_or_null(r.ci.ci_low)},
               {"ci_high", finite_or_null(r.ci.ci_high)},
               {"ci_level", r.ci.ci_level},
@@ -171,7 +181,11 @@ nlohmann::json diversity_to_json(const DiversityResult& r) {
               {"bootstrap_failed", r.ci.failed},
               {"n_images", r.n_images},
               {"n_pairs", r.n_pairs},
-              {"all_pairs", r.all_pairs}};
+              {"all_pairs", r.all_pairs},
+              {"estimand", r.ci.estimand}};
+  if (!r.ci.note.empty()) j["note"] = r.ci.note;
+  if (r.ci.has_ci()) j["ci_method"] = r.ci.ci_method;
+  return j;
 }
 
 }  // namespace medsyn::metrics

@@ -78,6 +78,8 @@ FidResult frechet_distance(const GaussianStats& a, const GaussianStats& b, const
   if (a.dim != b.dim)
     throw InputError("FID: A has dimension " + std::to_string(a.dim) + " but B has " + std::to_string(b.dim));
   if (a.dim < 1) throw InputError("FID: empty statistics");
+  if (!(opt.eps >= 0) || !std::isfinite(opt.eps))
+    throw InputError("FID: the regularisation eps must be finite and >= 0, got " + std::to_string(opt.eps));
   const int d = a.dim;
   if (a.mu.size() != static_cast<std::size_t>(d) || b.mu.size() != static_cast<std::size_t>(d) ||
       a.sigma.size() != static_cast<std::size_t>(d) * d || b.sigma.size() != static_cast<std::size_t>(d) * d)
@@ -132,7 +134,7 @@ FidResult frechet_distance(const GaussianStats& a, const GaussianStats& b, const
     std::string w = "FID: " + dg.reason + "; adding eps=" + std::to_string(opt.eps) +
                     " to the diagonal of both covariances (as pytorch-fid does)";
     dg.warnings.push_back(w);
-    log_warn(w);
+    if (opt.warn) log_warn(w);
     if (opt.compute_unregularized) {
       TraceSqrt tu;
       if (trace_sqrt_eigen(sa, sb, tu))

@@ -9,6 +9,7 @@
 #include "medsyn/core/manifest.h"
 #include "medsyn/core/progress.h"
 #include "medsyn/core/provenance.h"
+#include "medsyn/metrics/calibrated.h"
 #include "medsyn/metrics/fid.h"
 #include "medsyn/metrics/kid.h"
 #include "medsyn/metrics/prdc.h"
@@ -24,29 +25,9 @@ namespace {
 
 constexpr std::uint64_t kFloorSeedMix = 0x9E3779B97F4A7C15ULL;
 
-Matrix32 gather_rows(const Matrix32& m, const std::vector<std::int64_t>& idx, std::size_t begin, std::size_t end) {
-  Matrix32 out;
-  out.rows = static_cast<std::int64_t>(end - begin);
-  out.cols = m.cols;
-  out.data.resize(static_cast<std::size_t>(out.rows) * static_cast<std::size_t>(m.cols));
-  const std::size_t d = static_cast<std::size_t>(m.cols);
-  for (std::size_t i = begin; i < end; ++i)
-    std::copy(m.data.begin() + static_cast<std::ptrdiff_t>(static_cast<std::size_t>(idx[i]) * d),
-              m.data.begin() + static_cast<std::ptrdiff_t>((static_cast<std::size_t>(idx[i]) + 1) * d),
-              out.data.begin() + static_cast<std::ptrdiff_t>((i - begin) * d));
-  return out;
-}
-Matrix32 gather_rows(const Matrix32& m, const std::vector<std::int64_t>& idx) {
-  return gather_rows(m, idx, 0, idx.size());
-}
-
-FidResult fid_of(const Matrix32& a, const Matrix32& b, const std::string& name_a, const std::string& name_b) {
-  return frechet_distance(compute_stats(a, name_a), compute_stats(b, name_b));
-}
-
-void set_interval(Estimate& m, std::vector<double> replicates, const FidelityOptions& opt) {
-  if (replicates.empty()) return;
-  stats::finish_percentile_interval(std::move(replicates), opt.ci_level, m);
+Matrix32 gather_range(const Matrix32& m, const std::vector<std::int64_t>& idx, std::size_t begin, std::size_t end) {
+  return gather_rows(m, std::vector<std::int64_t>(idx.begin() + static_cast<std::ptrdiff_t>(begin),
+                                                  idx.begin() + static_cast<std::ptrdiff_t>(end)));
 }
 
 }  // namespace
@@ -57,119 +38,56 @@ ModalityFidelity fidelity_from_features(const std::string& modality, const Matri
   if (real.cols != synthetic.cols)
     throw InputError("modality '" + modality + "': real features have dimension " + std::to_string(real.cols) +
                      ", synthetic " + std::to_string(synthetic.cols));
-  for (const auto& [m, name] : {std::pair<const Matrix32*, std::string>{&real, name_r}, {&synthetic, name_s}})
-    if (m->rows < 2 || m->rows <= opt.k)
-      throw InputError(name + ": " + std::to_string(m->rows) + " images; FID/KID need at least 2 and PRDC with k=" +
-                       std::to_string(opt.k) + " needs at least " + std::to_string(opt.k + 1) +
-                       " (lower k or add images)");
-  if (opt.bootstrap < 0) throw InputError("bootstrap replicates must be >= 0, got " + std::to_string(opt.bootstrap));
-  if (!(opt.ci_level > 0 && opt.ci_level < 1))
-    throw InputError("confidence level must be in (0, 1), got " + std::to_string(opt.ci_level));
+  IntervalOptions io;
+  io.bootstrap = opt.bootstrap;
+  io.ci_level = opt.ci_level;
+  io.seed = opt.seed;
+  validate(io);
 
   ModalityFidelity out;
   out.modality = modality;
   out.n_real = real.rows;
   out.n_synthetic = synthetic.rows;
   out.dim = static_cast<int>(real.cols);
-  for (Estimate* e : {&out.fid, &out.kid, &out.precision, &out.recall, &out.density, &out.coverage}) {
-    e->n = real.rows + synthetic.rows;
-    e->ci_level = opt.ci_level;
-  }
-  out.fid_real_floor.n = real.rows;
-  out.fid_real_floor.ci_level = opt.ci_level;
 
-  // ---- point estimates on all rows ----
-  const FidResult f = fid_of(real, synthetic, name_r, name_s);
-  out.fid.value = f.fid;
-  out.fid_diagnostics_json = fid_to_json(f).at("diagnostics").dump();
-  for (const auto& w : f.diagnostics.warnings) out.warnings.push_back("FID: " + w);
+  const FidEstimates f = fid_estimates(real, synthetic, io, name_r, name_s);
+  out.fid = f.plug_in;
+  out.fid_population = f.population;
+  if (f.plug_in.has_value()) {
+    out.fid_diagnostics_json = fid_to_json(f.point).at("diagnostics").dump();
+    for (const auto& w : f.point.diagnostics.warnings) out.warnings.push_back("FID: " + w);
+  }
   KidOptions kopt;
   kopt.subsets = opt.kid_subsets;
   kopt.subset_size = opt.kid_subset_size;
   kopt.seed = opt.seed;
-  const KidResult kr = kid(real, synthetic, kopt, name_r, name_s);
-  out.kid.value = kr.kid_mean;
+  KidResult kr;
+  out.kid = kid_estimate(real, synthetic, kopt, io, name_r, name_s, &kr);
   out.kid_std = kr.kid_std;
   out.kid_subsets = kr.subsets;
   out.kid_subset_size = kr.subset_size;
   for (const auto& w : kr.warnings) out.warnings.push_back("KID: " + w);
-  const PrdcResult pr = prdc(real, synthetic, opt.k, name_r, name_s);
-  out.precision.value = pr.precision;
-  out.recall.value = pr.recall;
-  out.density.value = pr.density;
-  out.coverage.value = pr.coverage;
+  const PrdcEstimates p = prdc_estimates(real, synthetic, opt.k, io, name_r, name_s);
+  out.precision = p.precision;
+  out.recall = p.recall;
+  out.density = p.density;
+  out.coverage = p.coverage;
 
-  // ---- real-vs-real floor ----
-  Matrix32 half_a, half_b;
-  if (real.rows >= 4) {
-    stats::Rng rng(opt.seed ^ kFloorSeedMix);
-    const auto perm = stats::sample_without_replacement(rng, real.rows, real.rows);
-    const std::size_t h = static_cast<std::size_t>(real.rows / 2);
-    half_a = gather_rows(real, perm, 0, h);
-    half_b = gather_rows(real, perm, h, perm.size());
-    out.floor_n_a = half_a.rows;
-    out.floor_n_b = half_b.rows;
-    const FidResult ff = fid_of(half_a, half_b, name_r + " half A", name_r + " half B");
-    out.fid_real_floor.value = ff.fid;
-    if (ff.diagnostics.regularized)
-      out.warnings.push_back("FID floor: covariance regularised (eps " + std::to_string(ff.diagnostics.eps) +
-                             "): " + ff.diagnostics.reason);
-  } else {
-    out.warnings.push_back("FID floor: needs at least 4 real images, have " + std::to_string(real.rows));
-  }
-
-  // ---- bootstrap ----
-  if (opt.bootstrap > 0) {
-    std::vector<double> v_fid, v_kid, v_p, v_r, v_d, v_c, v_floor;
-    stats::Rng rng(opt.seed);
-    stats::Rng rng_floor(opt.seed ^ kFloorSeedMix ^ 0x5851F42D4C957F2DULL);
-    const double nan = std::numeric_limits<double>::quiet_NaN();
-    Progress progress("bootstrap " + modality, opt.bootstrap, "replicates");
-    for (int b = 0; b < opt.bootstrap; ++b) {
-      const Matrix32 r = gather_rows(real, stats::resample_indices(rng, real.rows));
-      const Matrix32 s = gather_rows(synthetic, stats::resample_indices(rng, synthetic.rows));
-      try {
-        v_fid.push_back(fid_of(r, s, name_r, name_s).fid);
-      } catch (const InputError&) {
-        v_fid.push_back(nan);
-      }
-      try {
-        KidOptions ko = kopt;
-        if (!kr.full_sets) ko.subset_size = kr.subset_size;  // the size already reduced (and warned about) once
-        ko.seed = opt.seed + 1 + static_cast<std::uint64_t>(b);
-        v_kid.push_back(kid(r, s, ko, name_r, name_s).kid_mean);
-      } catch (const InputError&) {
-        v_kid.push_back(nan);
-      }
-      try {
-        const PrdcResult p = prdc(r, s, opt.k, name_r, name_s);
-        v_p.push_back(p.precision);
-        v_r.push_back(p.recall);
-        v_d.push_back(p.density);
-        v_c.push_back(p.coverage);
-      } catch (const InputError&) {
-        for (auto* v : {&v_p, &v_r, &v_d, &v_c}) v->push_back(nan);
-      }
-      if (half_a.rows >= 2 && half_b.rows >= 2) {
-        const Matrix32 fa = gather_rows(half_a, stats::resample_indices(rng_floor, half_a.rows));
-        const Matrix32 fb = gather_rows(half_b, stats::resample_indices(rng_floor, half_b.rows));
-        try {
-          v_floor.push_back(fid_of(fa, fb, name_r + " half A", name_r + " half B").fid);
-        } catch (const InputError&) {
-          v_floor.push_back(nan);
-        }
-      }
-      progress.advance();
-    }
-    progress.finish();
-    set_interval(out.fid, std::move(v_fid), opt);
-    set_interval(out.kid, std::move(v_kid), opt);
-    set_interval(out.precision, std::move(v_p), opt);
-    set_interval(out.recall, std::move(v_r), opt);
-    set_interval(out.density, std::move(v_d), opt);
-    set_interval(out.coverage, std::move(v_c), opt);
-    set_interval(out.fid_real_floor, std::move(v_floor), opt);
-  }
+  // ---- real-vs-real floor: two disjoint halves of the real rows ----
+  stats::Rng rng(opt.seed ^ kFloorSeedMix);
+  const auto perm = stats::sample_without_replacement(rng, real.rows, real.rows);
+  const std::size_t h = static_cast<std::size_t>(real.rows / 2);
+  const Matrix32 half_a = gather_range(real, perm, 0, h), half_b = gather_range(real, perm, h, perm.size());
+  out.floor_n_a = half_a.rows;
+  out.floor_n_b = half_b.rows;
+  IntervalOptions floor_io = io;
+  floor_io.seed = opt.seed ^ kFloorSeedMix;
+  const FidEstimates ff = fid_estimates(half_a, half_b, floor_io, name_r + " half A", name_r + " half B");
+  out.fid_real_floor = ff.plug_in;
+  out.fid_real_floor_population = ff.population;
+  if (ff.plug_in.has_value() && ff.point.diagnostics.regularized)
+    out.warnings.push_back("FID floor: covariance regularised (eps " + std::to_string(ff.point.diagnostics.eps) +
+                           "): " + ff.point.diagnostics.reason);
   return out;
 }
 
@@ -254,9 +172,13 @@ nlohmann::json modality_fidelity_to_json(const ModalityFidelity& m, const Fideli
   j["dim"] = m.dim;
   j["fid"] = metric_estimate_to_json(m.fid);
   j["fid"]["diagnostics"] = json::parse(m.fid_diagnostics_json);
+  j["fid_population"] = metric_estimate_to_json(m.fid_population);
   j["fid_real_floor"] = metric_estimate_to_json(m.fid_real_floor);
   j["fid_real_floor"]["n_a"] = m.floor_n_a;
   j["fid_real_floor"]["n_b"] = m.floor_n_b;
+  j["fid_real_floor_population"] = metric_estimate_to_json(m.fid_real_floor_population);
+  j["fid_real_floor_population"]["n_a"] = m.floor_n_a;
+  j["fid_real_floor_population"]["n_b"] = m.floor_n_b;
   j["kid"] = metric_estimate_to_json(m.kid);
   j["kid"]["std"] = finite_or_null(m.kid_std);
   j["kid"]["subsets"] = m.kid_subsets;

@@ -174,8 +174,13 @@ void validate_ms_ssim_options(const MsSsimOptions& opt) {
     if (static_cast<int>(opt.weights.size()) != opt.scales)
       throw InputError("--weights has " + std::to_string(opt.weights.size()) + " values but --scales is " +
                        std::to_string(opt.scales));
-    for (double w : opt.weights)
+    double sum = 0;
+    for (double w : opt.weights) {
       if (!(w >= 0) || !std::isfinite(w)) throw InputError("--weights must be finite and >= 0");
+      sum += w;
+    }
+    // All-zero weights make every MS-SSIM exactly 1 (a product of x^0): a silent wrong number.
+    if (!(sum > 0)) throw InputError("--weights must not all be 0");
   } else {
     (void)default_ms_ssim_weights(opt.scales);
   }

@@ -142,6 +142,11 @@ GaussianStats read_stats_npz(const std::filesystem::path& path) {
         throw InputError(at_file(name, "'sigma' is not symmetric (element " + std::to_string(r) + "," +
                                            std::to_string(c) + ")"));
     }
+  // A covariance has non-negative variances; sigma = -I would give a negative FID otherwise.
+  for (std::int64_t r = 0; r < d; ++r)
+    if (s.sigma[r * d + r] < 0)
+      throw InputError(at_file(name, "'sigma' has a negative variance at (" + std::to_string(r) + "," +
+                                         std::to_string(r) + "): not a covariance matrix"));
   auto n_it = arrays.find("n");
   if (n_it != arrays.end()) {
     auto n = n_it->second.as_i64();

@@ -207,13 +207,22 @@ bool apply(double a, const std::string& op, double b) {
   return a > b;
 }
 
-MetricDelta make_delta(const Entry& b, const Entry& c, Better better, VerdictRule rule) {
-  MetricDelta d{b, c, better, kNaN, kNaN, kNaN, ""};
+MetricDelta make_delta(const Entry& b, const Entry& c, Better better, VerdictRule rule,
+                       const std::optional<Estimate>& paired) {
+  MetricDelta d{b, c, better, kNaN, kNaN, kNaN, "", rule == VerdictRule::delta_ci ? "delta-ci" : "overlap"};
   d.delta = c.m.value - b.m.value;
   auto directional = [&](bool cand_lower) {
     if (better == Better::none) return std::string("changed");
     return (better == Better::lower) == cand_lower ? std::string("improved") : std::string("regressed");
   };
+  if (paired && paired->has_ci()) {
+    d.method = paired->ci_method;
+    d.delta = paired->value;
+    d.delta_low = paired->ci_low;
+    d.delta_high = paired->ci_high;
+    d.verdict = (d.delta_low > 0 || d.delta_high < 0) ? directional(d.delta < 0) : "unchanged";
+    return d;
+  }
   if (!b.m.has_value() || !c.m.has_value()) {
     d.verdict = (b.m.has_value() == c.m.has_value()) ? "unchanged" : "no_ci";
     return d;
@@ -239,7 +248,8 @@ MetricDelta make_delta(const Entry& b, const Entry& c, Better better, VerdictRul
 
 }  // namespace
 
-CompareReport compare_results(const Results& base, const Results& cand, const std::vector<Gate>* gates, VerdictRule rule) {
+CompareReport compare_results(const Results& base, const Results& cand, const std::vector<Gate>* gates, VerdictRule rule,
+                              const PairedDelta& paired) {
   CompareReport rep;
   rep.base_file = base.file.string();
   rep.cand_file = cand.file.string();
@@ -261,7 +271,8 @@ CompareReport compare_results(const Results& base, const Results& cand, const st
       continue;
     }
     delta_index[b.key()] = rep.deltas.size();
-    rep.deltas.push_back(make_delta(b, *it->second, metric_direction(base, b.metric), rule));
+    const std::optional<Estimate> pd = paired ? paired(base, cand, b, *it->second) : std::nullopt;
+    rep.deltas.push_back(make_delta(b, *it->second, metric_direction(base, b.metric), rule, pd));
   }
   for (const auto& c : ce)
     if (!bmap.count(c.key())) rep.new_in_candidate.push_back(c.subject());
@@ -357,6 +368,7 @@ ojson compare_to_json(const CompareReport& c) {
     x["candidate"] = {{"value", jnum(d.cand.m.value)}, {"ci_low", jnum(d.cand.m.ci_low)}, {"ci_high", jnum(d.cand.m.ci_high)}, {"n", d.cand.m.n}};
     x["delta"] = {{"value", jnum(d.delta)}, {"ci_low", jnum(d.delta_low)}, {"ci_high", jnum(d.delta_high)}};
     x["verdict"] = d.verdict;
+    x["method"] = d.method;
     deltas.push_back(x);
   }
   j["deltas"] = deltas;

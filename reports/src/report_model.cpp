@@ -51,7 +51,9 @@ Cell value_cell(const Estimate* e, int digits, bool best) {
     return c;
   }
   if (!e->has_value() && !e->note.empty()) {  // null with a reason: say why, never best
-    c.text = e->note;
+    // Below a minimum sample size (metrics/sample_size.h) the cell says so briefly; the full
+    // reason is in results.json and the report's notes.
+    c.text = e->note.rfind("n too small", 0) == 0 ? std::string("n too small") : e->note;
     c.null_reason = true;
     return c;
   }

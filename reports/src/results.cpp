@@ -1,6 +1,8 @@
 #include "medsyn/reports/results.h"
 
 #include <algorithm>
+#include <cmath>
+#include <limits>
 #include <set>
 
 #include "medsyn/core/error.h"
@@ -21,7 +23,9 @@ const char* to_string(Better b) {
 MetricInfo default_metric_info(const std::string& name) {
   static const std::map<std::string, MetricInfo> table = {
       {"fid", {"FID", Better::lower, 2}},
+      {"fid_population", {"FID (population)", Better::lower, 2}},
       {"fid_real_floor", {"FID floor (real)", Better::lower, 2}},
+      {"fid_real_floor_population", {"FID floor (real, population)", Better::lower, 2}},
       {"kid", {"KID", Better::lower, 4}},
       {"precision", {"Precision", Better::higher, 3}},
       {"recall", {"Recall", Better::higher, 3}},
@@ -69,8 +73,9 @@ MetricInfo Results::metric_info(const std::string& name) const {
 }
 
 std::vector<std::string> Results::metric_names() const {
-  static const std::vector<std::string> canonical = {"fid", "kid", "precision", "recall", "density",
-                                                     "coverage", "ms_ssim", "fid_real_floor"};
+  static const std::vector<std::string> canonical = {"fid", "fid_population", "kid", "precision", "recall",
+                                                     "density", "coverage", "ms_ssim", "fid_real_floor",
+                                                     "fid_real_floor_population"};
   std::set<std::string> present;
   for (const auto& [model, mods] : results)
     for (const auto& [mod, metrics] : mods)
@@ -120,8 +125,31 @@ std::optional<double> opt(const ojson& j, const char* key) {
 // the InputError should a field still have the wrong type.
 Estimate metric_from(const ojson& j, const std::string& where) { return estimate_from_json(nlohmann::json(j), where); }
 
-void check_metric(const ojson& j, const std::string& path, std::vector<SchemaError>& errs) {
+// The range a metric's value and bounds can take (hand-edited or foreign results files: a FID of -5
+// or a precision of 7.5 must be an error, not a bold "best"). Unknown metrics: no range.
+bool metric_range(const std::string& name, double& lo, double& hi) {
+  static const std::set<std::string> non_negative = {"fid", "fid_population", "fid_real_floor",
+                                                     "fid_real_floor_population", "density"};
+  static const std::set<std::string> fraction = {"precision", "recall", "coverage", "fraction_memorized",
+                                                 "auroc", "accuracy", "balanced_accuracy", "f1"};
+  lo = -std::numeric_limits<double>::infinity();
+  hi = std::numeric_limits<double>::infinity();
+  if (non_negative.count(name)) lo = 0;
+  else if (fraction.count(name)) lo = 0, hi = 1;
+  else if (name == "ms_ssim") lo = -1, hi = 1;
+  else return false;
+  return true;
+}
+
+void check_metric(const ojson& j, const std::string& path, std::vector<SchemaError>& errs, const std::string& name) {
   if (!j.is_object()) return;
+  double min = 0, max = 0;
+  if (metric_range(name, min, max))
+    for (const char* key : {"value", "ci_low", "ci_high"})
+      if (auto v = j.find(key); v != j.end() && v->is_number() && !(v->get<double>() >= min && v->get<double>() <= max))
+        errs.push_back({json_path_key(path, key), v->dump() + " is outside the range of " + name + " [" +
+                                                      ojson(min).dump() + ", " +
+                                                      (std::isfinite(max) ? ojson(max).dump() : std::string("inf")) + "]"});
   auto lo = j.find("ci_low"), hi = j.find("ci_high");
   if (lo == j.end() || hi == j.end()) return;
   if (lo->is_null() != hi->is_null()) {
@@ -170,19 +198,21 @@ std::vector<SchemaError> validate_results(const ojson& j) {
         for (auto mod = m->begin(); mod != m->end(); ++mod)
           if (mod->is_object())
             for (auto met = mod->begin(); met != mod->end(); ++met)
-              check_metric(*met, json_path_key(json_path_key(json_path_key("$.results", m.key()), mod.key()), met.key()), errs);
+              check_metric(*met, json_path_key(json_path_key(json_path_key("$.results", m.key()), mod.key()), met.key()), errs,
+                           met.key());
   if (auto r = j.find("reference"); r != j.end() && r->is_object())
     for (auto mod = r->begin(); mod != r->end(); ++mod)
       if (mod->is_object())
         for (auto met = mod->begin(); met != mod->end(); ++met)
-          check_metric(*met, json_path_key(json_path_key("$.reference", mod.key()), met.key()), errs);
+          check_metric(*met, json_path_key(json_path_key("$.reference", mod.key()), met.key()), errs, met.key());
   if (auto r = j.find("memorization"); r != j.end() && r->is_object())
     for (auto m = r->begin(); m != r->end(); ++m)
       if (m->is_object())
         for (auto mod = m->begin(); mod != m->end(); ++mod)
           if (mod->is_object() && mod->contains("fraction_memorized"))
             check_metric((*mod)["fraction_memorized"],
-                         json_path_key(json_path_key(json_path_key("$.memorization", m.key()), mod.key()), "fraction_memorized"), errs);
+                         json_path_key(json_path_key(json_path_key("$.memorization", m.key()), mod.key()), "fraction_memorized"), errs,
+                         "fraction_memorized");
   if (auto r = j.find("downstream"); r != j.end() && r->is_object())
     for (auto m = r->begin(); m != r->end(); ++m)
       if (m->is_object())
@@ -195,7 +225,7 @@ std::vector<SchemaError> validate_results(const ojson& j) {
             for (std::size_t i = 0; i < arm->size(); ++i) {
               const auto& p = (*arm)[i];
               const std::string ppath = json_path_index(json_path_key(base, arm.key()), i);
-              check_metric(p, ppath, errs);
+              check_metric(p, ppath, errs, mod->value("metric", std::string()));
               if (p.is_object() && p.contains("fraction") && p["fraction"].is_number()) {
                 const double f = p["fraction"].get<double>();
                 if (f <= prev)
@@ -281,9 +311,15 @@ Results results_from_json(const ojson& j, const std::string& name) {
 
   for (auto m = j["results"].begin(); m != j["results"].end(); ++m)
     for (auto mod = m->begin(); mod != m->end(); ++mod)
-      for (auto met = mod->begin(); met != mod->end(); ++met)
+      for (auto met = mod->begin(); met != mod->end(); ++met) {
         r.results[m.key()][mod.key()][met.key()] =
             metric_from(*met, name + ": " + json_path_key(json_path_key(json_path_key("$.results", m.key()), mod.key()), met.key()));
+        if (auto f = met->find("features"); f != met->end() && f->is_object() && f->contains("real") &&
+                                            f->contains("synthetic") && (*f)["real"].is_string() &&
+                                            (*f)["synthetic"].is_string())
+          r.features[m.key()][mod.key()] = {(*f)["real"].get<std::string>(), (*f)["synthetic"].get<std::string>(),
+                                            f->value("real_key", std::string())};
+      }
   if (auto ref = j.find("reference"); ref != j.end())
     for (auto mod = ref->begin(); mod != ref->end(); ++mod)
       for (auto met = mod->begin(); met != mod->end(); ++met)
@@ -356,6 +392,11 @@ Results load_results(const std::filesystem::path& file) {
   Results r = results_from_json(read_ordered_json_file(file), file.string());
   r.file = file;
   r.base_dir = file.has_parent_path() ? file.parent_path() : std::filesystem::path(".");
+  for (auto& [model, mods] : r.features)
+    for (auto& [mod, f] : mods) {  // relative to the results file's folder
+      f.real = r.base_dir / f.real;
+      f.synthetic = r.base_dir / f.synthetic;
+    }
   return r;
 }
 

@@ -93,6 +93,28 @@ void finish_percentile_interval(std::vector<double> replicates, double level, Es
   e.se = finite.size() > 1 ? sample_sd(finite) : 0.0;
 }
 
+void finish_reflected_interval(double estimate, std::vector<double> replicates, double level, const std::string& method,
+                               Estimate& e, double clamp_low, double clamp_high) {
+  double sum = 0;
+  std::size_t finite = 0;
+  for (double v : replicates)
+    if (std::isfinite(v)) {
+      sum += v;
+      ++finite;
+    }
+  finish_percentile_interval(std::move(replicates), level, e);
+  e.ci_method = method;
+  e.value = std::isfinite(estimate) ? std::clamp(estimate, clamp_low, clamp_high) : estimate;
+  if (!e.has_ci() || !std::isfinite(estimate)) {
+    e.ci_low = e.ci_high = NAN;
+    return;
+  }
+  const double mean = sum / static_cast<double>(finite);
+  const double q_lo = e.ci_low, q_hi = e.ci_high;
+  e.ci_low = std::clamp(std::min(estimate - (q_hi - mean), e.value), clamp_low, clamp_high);
+  e.ci_high = std::clamp(std::max(estimate - (q_lo - mean), e.value), clamp_low, clamp_high);
+}
+
 Estimate bootstrap(std::int64_t n, const std::function<double(const std::vector<std::int64_t>&)>& statistic,
                    const BootstrapOptions& opt) {
   if (n < 1) throw InputError("bootstrap: need at least one sample");

@@ -22,10 +22,11 @@ namespace {
 
 // A metric object from a metric a unit stored (value, interval, level, se, replicates, failed),
 // with the sample size and interval method the runner states.
-ojson metric_json(const json& stored, long long n, const std::string& method, const std::string& where) {
+// The stored estimate (fidelity.json) with n = the synthetic (or, for floors, real) image count;
+// estimand, method and note come from the metrics library (metrics/calibrated.h).
+ojson metric_json(const json& stored, long long n, const std::string& where) {
   Estimate e = estimate_from_json(stored, where);
   e.n = n;
-  e.ci_method = method;
   return to_json(e);
 }
 
@@ -95,13 +96,22 @@ void add_metrics(RunContext& c, ojson& r) {
           const fs::path file = u.dir / "fidelity.json";
           const json f = read_json_file(file);
           const long long ns = f.value("n_synthetic", 0LL), nr = f.value("n_real", 0LL);
-          for (const char* name : {"fid", "kid", "precision", "recall", "density", "coverage"}) {
-            ojson mt = metric_json(f[name], ns, "percentile bootstrap", file.string() + ": " + name);
+          for (const char* name : {"fid", "fid_population", "kid", "precision", "recall", "density", "coverage"}) {
+            if (!f.contains(name)) continue;
+            ojson mt = metric_json(f[name], ns, file.string() + ": " + name);
             mt["n_real"] = nr;
+            // Feature files for compare's paired FID difference (reports/compare.h).
+            if (std::string(name) == "fid_population" && c.real_features.count(mod) && c.syn_features.count(k))
+              mt["features"] = {{"real", rel(c, c.real_features.at(mod).dir / "features.npy")},
+                                {"synthetic", rel(c, c.syn_features.at(k).dir / "features.npy")},
+                                {"real_key", c.real_features.at(mod).key}};
+            if (mt["value"].is_null() && mt.contains("note"))
+              c.notes.push_back("fidelity " + m.name + "/" + mod + ": " + name + " is null: " + mt["note"].get<std::string>());
             mets[name] = mt;
           }
-          if (!ref(mod).contains("fid_real_floor"))
-            ref(mod)["fid_real_floor"] = metric_json(f["fid_real_floor"], nr, "percentile bootstrap", file.string() + ": fid_real_floor");
+          for (const char* name : {"fid_real_floor", "fid_real_floor_population"})
+            if (!ref(mod).contains(name) && f.contains(name))
+              ref(mod)[name] = metric_json(f[name], nr, file.string() + ": " + name);
           for (const auto& wmsg : f.value("warnings", std::vector<std::string>{}))
             c.notes.push_back("fidelity " + m.name + "/" + mod + ": " + wmsg);
         } else {
@@ -155,7 +165,9 @@ ojson memorization_json(RunContext& c) {
         continue;
       }
       const double n = u.meta.value("n_synthetic", 0.0), flagged = u.meta.value("flagged", 0.0);
-      ojson e = {{"fraction_memorized", to_json(stats::wilson_interval(flagged, n, level))},
+      Estimate frac = stats::wilson_interval(flagged, n, level);
+      frac.estimand = "probability that a synthetic image of this model is flagged as a memorized copy";
+      ojson e = {{"fraction_memorized", to_json(frac)},
                  {"n_synthetic", u.meta["n_synthetic"]}, {"n_train", u.meta["n_train"]}, {"n_holdout", u.meta["n_holdout"]},
                  {"tau", u.meta["tau"]}, {"threshold_quantile", u.meta["threshold_quantile"]},
                  {"exact_copies", u.meta["exact_copies"]}, {"embedder", u.meta["embedder"]}};

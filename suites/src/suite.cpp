@@ -3,6 +3,7 @@
 #include "medsyn/core/error.h"
 #include "medsyn/core/fs.h"
 #include "medsyn/core/hashing.h"
+#include "medsyn/core/json.h"
 #include "medsyn/suites/validate.h"
 
 namespace fs = std::filesystem;
@@ -38,13 +39,9 @@ const ModelSpec& Suite::model(const std::string& n) const {
 }
 
 Suite load_suite(const fs::path& file) {
+  // Strict: a duplicate key or an out-of-range number is an error naming the file (core/json.h).
   const std::string text = read_file_text(file);
-  ojson j;
-  try {
-    j = ojson::parse(text);
-  } catch (const ojson::parse_error& e) {
-    throw InputError(at_file(file.string(), std::string("invalid JSON: ") + e.what()));
-  }
+  const ojson j = parse_ordered_json_strict(text, file.string());
   Suite s;
   s.file = file;
   s.dir = file.has_parent_path() ? file.parent_path() : fs::path(".");

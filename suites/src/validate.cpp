@@ -5,7 +5,13 @@
 
 #include "medsyn/core/error.h"
 #include "medsyn/core/fs.h"
+#include "medsyn/core/json.h"
+#include "medsyn/metrics/extractor.h"
+#include "medsyn/metrics/fidelity.h"
+#include "medsyn/metrics/sample_size.h"
 #include "medsyn/reports/json_schema.h"
+#include "medsyn/suites/specs.h"
+#include "medsyn/suites/suite.h"
 
 namespace fs = std::filesystem;
 
@@ -135,14 +141,50 @@ std::vector<SuiteProblem> validate_suite(const ojson& suite, const fs::path& sui
 }
 
 std::vector<SuiteProblem> validate_suite_file(const fs::path& file) {
-  const std::string text = read_file_text(file);
-  ojson suite;
-  try {
-    suite = ojson::parse(text);
-  } catch (const ojson::parse_error& e) {
-    throw InputError(at_file(file.string(), std::string("invalid JSON: ") + e.what()));
-  }
+  // Strict: duplicate keys and out-of-range numbers are errors naming the file (core/json.h).
+  const ojson suite = parse_ordered_json_strict(read_file_text(file), file.string());
   return validate_suite(suite, file.has_parent_path() ? file.parent_path() : fs::path("."));
+}
+
+std::vector<SuiteProblem> sample_size_warnings(const ojson& suite) {
+  std::vector<SuiteProblem> out;
+  if (!suite.contains("modalities") || !suite["modalities"].is_object()) return out;
+  const ojson* fidelity = nullptr;
+  if (suite.contains("evaluations") && suite["evaluations"].is_object() && suite["evaluations"].contains("fidelity") &&
+      suite["evaluations"]["fidelity"].is_object())
+    fidelity = &suite["evaluations"]["fidelity"];
+  // The feature dimension is known without loading a network only for builtin:pixels.
+  int dim = 0;
+  const std::string spec = fidelity ? fidelity->value("extractor", std::string(kDefaultPixelsSpec)) : "";
+  if (fidelity && spec.rfind("builtin:pixels", 0) == 0) {
+    try {
+      dim = make_extractor(spec, "cpu")->dim();
+    } catch (const InputError&) {
+      dim = 0;  // a bad spec is reported by validate_suite
+    }
+  }
+  const int k = fidelity ? fidelity->value("k", metrics::FidelityOptions{}.k) : 0;
+  for (const auto& [name, m] : suite["modalities"].items()) {
+    if (!m.is_object()) continue;
+    if (m.contains("n_generate") && !m["n_generate"].is_number_integer()) continue;  // a schema error
+    const std::int64_t n = m.contains("n_generate") ? m["n_generate"].get<std::int64_t>() : ModalitySpec{}.n_generate;
+    const std::string path = json_path_key(json_path_key(json_path_key("$", "modalities"), name), "n_generate");
+    std::vector<std::string> why;
+    if (fidelity) {
+      if (dim > 0) {
+        if (const auto w = metrics::fid_size_problem(n, n, dim); !w.empty())
+          why.push_back("FID will be null (" + w + ", extractor " + spec + ")");
+      }
+      if (const auto w = metrics::prdc_size_problem(n, n, k); !w.empty()) why.push_back("PRDC will be null (" + w + ")");
+    }
+    if (const auto w = metrics::diversity_size_problem(n); !w.empty()) why.push_back("diversity will be null (" + w + ")");
+    for (const auto& w : why) out.push_back({path, w});
+  }
+  return out;
+}
+
+std::vector<SuiteProblem> sample_size_warnings_file(const fs::path& file) {
+  return sample_size_warnings(parse_ordered_json_strict(read_file_text(file), file.string()));
 }
 
 }  // namespace medsyn::suites

@@ -47,8 +47,22 @@ TEST_CASE("diversity equals the mean of pairwise MS-SSIM of the float64 referenc
     // Shared per-image terms give exactly the directly computed pair value.
     CHECK(r.values[p] == ms_ssim(imgs[r.pair_index[p].first], imgs[r.pair_index[p].second]));
   }
-  CHECK(r.ci.ci_low <= r.mean);
-  CHECK(r.mean <= r.ci.ci_high);
+  // 5 images are below the minimum of 10 (sample_size.h): the estimate is null with the reason,
+  // the raw mean above stays available to the library.
+  CHECK_FALSE(r.ci.has_value());
+  CHECK(r.ci.note.rfind("n too small", 0) == 0);
+  // From 10 images on: a value and an interval that contains it.
+  std::vector<Image> ten;
+  std::vector<std::string> ten_names;
+  for (int k = 0; k < 10; ++k) {
+    ten.push_back(md::mosaic("breastmnist", "train_images", 49 * k));
+    ten_names.push_back("m" + std::to_string(k));
+  }
+  const auto r10 = diversity_of_images(10, [&](std::int64_t i) { return ten[i]; }, ten_names, o);
+  CHECK(r10.ci.value == r10.mean);
+  CHECK(r10.ci.ci_low <= r10.mean);
+  CHECK(r10.mean <= r10.ci.ci_high);
+  CHECK(r10.ci.estimand == "expected MS-SSIM of two independent images of the distribution");
   // Only images in sampled pairs are loaded.
   int loads = 0;
   o.pairs = 1;

@@ -68,13 +68,20 @@ TEST_CASE("fidelity_from_features: point estimates equal the metric functions", 
     t.data.insert(t.data.end(), real.data.begin() + perm[i] * 6, real.data.begin() + (perm[i] + 1) * 6);
   }
   CHECK(m.fid_real_floor.value == frechet_distance(compute_stats(a), compute_stats(b)).fid);
-  // CIs exist, are ordered and contain... at least are finite and bracket a sensible range.
-  for (const Estimate* e : {&m.fid, &m.kid, &m.precision, &m.recall, &m.density, &m.coverage,
-                            &m.fid_real_floor}) {
+  // Every interval exists, states its estimand and method, and contains its own point estimate.
+  for (const Estimate* e : {&m.fid, &m.fid_population, &m.kid, &m.precision, &m.recall, &m.density, &m.coverage,
+                            &m.fid_real_floor, &m.fid_real_floor_population}) {
     CHECK(e->has_ci());
-    CHECK(e->ci_low <= e->ci_high);
+    CHECK(e->ci_low <= e->value);
+    CHECK(e->value <= e->ci_high);
     CHECK(e->replicates == 30);
+    CHECK_FALSE(e->estimand.empty());
+    CHECK_FALSE(e->ci_method.empty());
   }
+  CHECK(m.fid_population.estimand == "population Frechet distance");
+  // Bias correction moves the estimate down (FID is biased upwards by finite samples).
+  CHECK(m.fid_population.value < m.fid.value);
+  CHECK(m.fid_real_floor_population.value < m.fid_real_floor.value);
   CHECK(m.fid.ci_low < m.fid.value * 1.5);
   CHECK(m.fid.ci_high > m.fid.value * 0.5);
   // Deterministic for a seed.
@@ -95,7 +102,18 @@ TEST_CASE("fidelity_from_features: bad input", "[fidelity][errors]") {
   FidelityOptions o;
   o.bootstrap = 0;
   CHECK_THROWS_AS(fidelity_from_features("m", gaussian(20, 4, 0, 1), gaussian(20, 5, 0, 2), o), InputError);
-  CHECK_THROWS_AS(fidelity_from_features("m", gaussian(20, 4, 0, 1), gaussian(5, 4, 0, 2), o), InputError);
+  // Too few images: null estimates with the reason, never a number.
+  const ModalityFidelity small = fidelity_from_features("m", gaussian(20, 4, 0, 1), gaussian(5, 4, 0, 2), o);
+  for (const Estimate* e : {&small.fid, &small.fid_population, &small.kid, &small.precision, &small.coverage}) {
+    CHECK_FALSE(e->has_value());
+    CHECK(e->note.rfind("n too small", 0) == 0);
+  }
+  // FID needs more images than dimensions: 20 real rows (floor halves of 10) in 12 dimensions.
+  const ModalityFidelity wide = fidelity_from_features("m", gaussian(20, 12, 0, 1), gaussian(30, 12, 0, 2), o);
+  CHECK(wide.fid.has_value());
+  CHECK(wide.kid.has_value());
+  CHECK_FALSE(wide.fid_real_floor.has_value());
+  CHECK(wide.fid_real_floor.note.find("feature dimensions") != std::string::npos);
 }
 
 TEST_CASE("metrics fidelity on MedMNIST splits (real = test, 'synthetic' = train)", "[fidelity][cli][real]") {

@@ -49,6 +49,26 @@ TEST_CASE("the results fixture is valid and loads in display order", "[reports][
   CHECK(r.compute.at("generalist").training_flops.value() == Approx(3.1e17));
 }
 
+TEST_CASE("values outside a metric's range are errors, not table cells", "[reports][results][hostile]") {
+  auto j = test::base_results_json();
+  j["results"]["generalist"]["chest_xray"]["fid"]["value"] = -5;
+  j["results"]["generalist"]["chest_xray"]["precision"]["value"] = 7.5;
+  j["results"]["generalist"]["chest_xray"]["ms_ssim"]["ci_high"] = 1.5;
+  j["memorization"]["generalist"]["chest_xray"]["fraction_memorized"]["ci_low"] = -0.1;
+  const std::string msg = load_error(j);
+  INFO(msg);
+  CHECK(msg.find("$.results.generalist.chest_xray.fid.value: -5 is outside the range of fid [0.0") != std::string::npos);
+  CHECK(msg.find("$.results.generalist.chest_xray.precision.value: 7.5 is outside the range of precision [0.0, 1.0]") !=
+        std::string::npos);
+  CHECK(msg.find("$.results.generalist.chest_xray.ms_ssim.ci_high") != std::string::npos);
+  CHECK(msg.find("$.memorization.generalist.chest_xray.fraction_memorized.ci_low") != std::string::npos);
+  // KID (unbiased MMD^2) can be slightly negative: no range.
+  auto k = test::base_results_json();
+  k["results"]["generalist"]["chest_xray"]["kid"]["value"] = -0.0001;
+  k["results"]["generalist"]["chest_xray"]["kid"]["ci_low"] = -0.001;
+  CHECK(load_error(k).empty());
+}
+
 TEST_CASE("schema and semantic errors are all reported with JSON paths", "[reports][results]") {
   auto j = test::base_results_json();
   j["results"]["generalist"]["chest_xray"]["fid"]["ci_low"] = "low";

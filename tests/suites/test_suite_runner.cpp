@@ -40,7 +40,7 @@ std::string folder_suite(const fs::path& folder, int pairs = 20) {
        {{"gen", {{"kind", "generalist"}, {"modalities", {"breast_ultrasound"}}, {"source", {{"type", "folder"}, {"path", folder.string()}}}}},
         {"spec", {{"kind", "specialist"}, {"modalities", {"breast_ultrasound"}}, {"source", {{"type", "command"}, {"command", copy_cmd}}}}}}},
       {"evaluations",
-       {{"fidelity", {{"extractor", "builtin:pixels:8"}, {"bootstrap", 5}, {"k", 2}, {"kid_subsets", 5}}},
+       {{"fidelity", {{"extractor", "builtin:pixels:2"}, {"bootstrap", 5}, {"k", 2}, {"kid_subsets", 5}}},
         {"diversity", {{"pairs", pairs}, {"bootstrap", 5}}},
         {"memorization", {{"embedder", "builtin:pixels:8"}, {"k", 2}, {"top_pairs", 2}}},
         {"downstream", {{"fractions", {1.0}}, {"arms", {"real", "syn"}}, {"seeds", 2}, {"epochs", 1}}},
@@ -119,6 +119,31 @@ TEST_CASE("run: a rerun computes nothing and one changed option reruns only its 
   CHECK(j1["provenance"]["suite_hash"] == j1["suite"]["hash"]);
   CHECK(j1["provenance"]["seeds"].contains("generate:spec:breast_ultrasound"));
   CHECK(j1["provenance"]["inputs"].contains("dataset:breast"));
+
+  // compare decides fid_population by the paired bootstrap over the recorded feature files; a run
+  // against itself is "unchanged" (its two synthetic sets are resampled independently, so the
+  // paired interval is not [0, 0] but contains 0).
+  {
+    const std::string rj = test::shell_quote((tmp / "run" / "results.json").string());
+    auto cr = test::run_cli("compare " + rj + " " + rj + " --json --paired-replicates 20");
+    INFO(cr.err);
+    REQUIRE(cr.exit_code == 0);
+    int paired = 0;
+    const json out = json::parse(cr.out);
+    for (const auto& d : out["deltas"])
+      if (d["metric"] == "fid_population") {
+        CHECK(d["method"].get<std::string>().rfind("paired bootstrap", 0) == 0);
+        CHECK(d["delta"]["ci_low"].get<double>() <= 0.0);
+        CHECK(d["delta"]["ci_high"].get<double>() >= 0.0);
+        CHECK(d["verdict"] == "unchanged");
+        ++paired;
+      }
+    CHECK(paired == 2);
+    cr = test::run_cli("compare " + rj + " " + rj + " --json --paired-replicates 0");
+    REQUIRE(cr.exit_code == 0);
+    const json unpaired = json::parse(cr.out);
+    for (const auto& d : unpaired["deltas"]) CHECK(d["method"] == "delta-ci");
+  }
 
   const auto again = suites::run_suite(o);
   CHECK(computed(again) == 0);
@@ -240,7 +265,7 @@ TEST_CASE("run: tiny end-to-end with trained engines on BreastMNIST killed while
       {"models",
        {{"gen", {{"kind", "generalist"}, {"modalities", {"breast_ultrasound"}}, {"source", {{"type", "train"}, {"config", "engine.json"}}}}},
         {"spec", {{"kind", "specialist"}, {"modalities", {"breast_ultrasound"}}, {"source", {{"type", "train"}, {"config", "engine.json"}, {"steps", 3}}}}}}},
-      {"evaluations", {{"fidelity", {{"extractor", "builtin:pixels:8"}, {"bootstrap", 4}, {"k", 2}, {"kid_subsets", 4}}},
+      {"evaluations", {{"fidelity", {{"extractor", "builtin:pixels:2"}, {"bootstrap", 4}, {"k", 2}, {"kid_subsets", 4}}},
                        {"compute", {{"measure", false}}}}}};
   atomic_write_text(tmp / "s.json", s.dump(2));
   const std::string suite = test::shell_quote((tmp / "s.json").string());
@@ -260,6 +285,7 @@ TEST_CASE("run: tiny end-to-end with trained engines on BreastMNIST killed while
   CHECK(res.compute.at("gen").steps == 6.0);
   CHECK(res.compute.at("spec").steps == 3.0);
   CHECK(*res.compute.at("gen").training_flops > *res.compute.at("spec").training_flops);
+  INFO(res.find("gen", "breast_ultrasound", "fid")->note);
   CHECK(res.find("gen", "breast_ultrasound", "fid")->has_value());
   CHECK(res.samples.at("gen").at("breast_ultrasound").size() == 10);
   CHECK(fs::exists(tmp / "run" / "report" / "figures" / "compute_vs_quality.png"));

@@ -10,6 +10,7 @@
 #include "test_support.h"
 
 using namespace medsyn;
+using nlohmann::ordered_json;
 namespace fs = std::filesystem;
 
 namespace {
@@ -40,6 +41,34 @@ TEST_CASE("a well-formed suite with existing files validates", "[suites]") {
   const auto ps = suites::validate_suite_file(tmp / "s.json");
   for (const auto& p : ps) UNSCOPED_INFO(p.path << ": " << p.message);
   CHECK(ps.empty());
+}
+
+TEST_CASE("suite validate warns when n_generate is below a metric's minimum", "[suites][small]") {
+  // builtin:pixels:28 = 784 dimensions; the default n_generate (100) is far below it for FID.
+  auto suite = ordered_json::parse(good_suite("missing.npz"));
+  auto w = suites::sample_size_warnings(suite);
+  CHECK(has(w, "$.modalities.breast_ultrasound.n_generate", "FID will be null"));
+  CHECK(has(w, "$.modalities.breast_ultrasound.n_generate", "784 feature dimensions"));
+  suite["evaluations"]["fidelity"]["extractor"] = "builtin:pixels:8";  // 64 dimensions
+  suite["modalities"]["breast_ultrasound"]["n_generate"] = 200;
+  CHECK(suites::sample_size_warnings(suite).empty());
+  suite["modalities"]["breast_ultrasound"]["n_generate"] = 8;
+  w = suites::sample_size_warnings(suite);
+  CHECK(has(w, "$.modalities.breast_ultrasound.n_generate", "diversity will be null"));
+  CHECK(has(w, "$.modalities.breast_ultrasound.n_generate", "PRDC will be null"));
+  // Through the CLI: warnings on stderr, exit 0; a duplicate key in the file is an error.
+  test::TempDir tmp;
+  test::medmnist_file("breastmnist");  // skips the test when the shared data is missing
+  auto text = good_suite("${MEDSYN_DATA}/medmnist/breastmnist.npz");
+  atomic_write_text(tmp / "w.json", text);
+  auto r = test::run_cli("suite validate " + (tmp / "w.json").string());
+  CHECK(r.exit_code == 0);
+  CHECK(r.err.find("FID will be null") != std::string::npos);
+  text.insert(text.find("\"name\""), "\"name\": \"twice\", ");
+  atomic_write_text(tmp / "d.json", text);
+  r = test::run_cli("suite validate " + (tmp / "d.json").string());
+  CHECK(r.exit_code == 2);
+  CHECK(r.err.find("duplicate key 'name'") != std::string::npos);
 }
 
 TEST_CASE("suite validation reports every error at once with JSON paths", "[suites][errors]") {

@@ -18,9 +18,7 @@ namespace {
 
 // The results.json metric object of a diversity result (the one place that reads its interval).
 Estimate diversity_estimate(const metrics::DiversityResult& r) {
-  Estimate e = r.ci;  // the library's interval (level, replicates, failed)
-  e.value = r.mean;
-  e.ci_method = "percentile bootstrap over images";
+  Estimate e = r.ci;  // the library's estimate: interval, method, estimand; null below 10 images
   e.n = r.n_images;
   return e;
 }

@@ -27,6 +27,7 @@ namespace medsyn::metrics {
 struct FidOptions {
   double eps = 1e-6;  // diagonal regularisation for rank-deficient covariances
   bool compute_unregularized = true;  // also report the eigen-sqrt value when regularising
+  bool warn = true;  // log the regularisation warning (bootstrap replicates count them instead)
 };
 
 struct FidDiagnostics {

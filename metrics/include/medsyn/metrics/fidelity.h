@@ -8,19 +8,15 @@
 //    real records of that modality (optionally one split), synthetic rows likewise.
 //  - Modalities evaluated: those present in both sets, in the synthetic set's first-seen order
 //    (or only `modality`). The others are listed in `skipped`; none in common is an InputError.
-//  - Point estimates use all rows: FID (fid.h, float64), KID (kid.h; subsets/subset_size/seed as
-//    given), PRDC (prdc.h, closed balls, k).
-//  - Bootstrap CI (percentile, stats/intervals.h conventions): each replicate resamples the real
-//    rows and the synthetic rows independently with replacement (stats::Rng(seed), replicate b
-//    draws real indices then synthetic indices) and recomputes every metric on the resample
-//    (KID with seed + 1 + b). Resampling duplicates rows, which shrinks k-NN radii slightly and
-//    biases KID upwards by O(1/n); the interval describes sampling variability of the image sets,
-//    the point estimate is always the full-sample value.
+//  - Every metric is a calibrated estimate from calibrated.h (estimand, method and interval
+//    there; docs/uncertainty.md): fid (plug-in, comparable with pytorch-fid at these n),
+//    fid_population (bias-corrected, interval for the population distance), kid, precision,
+//    recall, density, coverage. Below the minimum sizes (sample_size.h) a metric is null with
+//    the reason in its note; nothing throws for too few images.
 //  - FID floor: the real rows are permuted with stats::Rng(seed ^ 0x9E3779B97F4A7C15) and
-//    split into halves (floor(n/2) and the rest); floor = FID(half A, half B), with its own
-//    bootstrap CI. It is the FID two independent samples of the real distribution reach at half
-//    the real sample size; FID is biased upwards at small n, so a synthetic FID near the floor is
-//    as good as this many real images can tell. Needs >= 4 real images (else NaN and a warning).
+//    split into halves (floor(n/2) and the rest); fid_real_floor = plug-in FID(half A, half B)
+//    (what two independent real samples of these sizes reach) and fid_real_floor_population its
+//    bias-corrected version (the population distance is 0: its interval should contain 0).
 #include <cstdint>
 #include <filesystem>
 #include <limits>
@@ -53,10 +49,8 @@ struct ModalityFidelity {
   std::string modality;
   std::int64_t n_real = 0, n_synthetic = 0;
   int dim = 0;
-  // value = full-sample value; n = n_real + n_synthetic (floor: n_real); ci_level = the option;
-  // ci_method "percentile bootstrap" with replicates/failed/se when bootstrapped (no interval when
-  // bootstrap = 0 or fewer than half the replicates are finite).
-  Estimate fid, fid_real_floor, kid, precision, recall, density, coverage;
+  // calibrated.h estimates (n = rows of both sets compared).
+  Estimate fid, fid_population, fid_real_floor, fid_real_floor_population, kid, precision, recall, density, coverage;
   double kid_std = 0;                     // std over KID subsets of the point estimate
   int kid_subsets = 0;
   std::int64_t kid_subset_size = 0;
@@ -76,8 +70,8 @@ struct FidelityReport {
   double seconds = 0;
 };
 
-// Metrics for one modality from feature matrices already extracted (same dim; InputError naming
-// `modality` when a set is too small: FID/KID need 2 rows, PRDC more than k).
+// Metrics for one modality from feature matrices already extracted (same dim, else InputError
+// naming `modality`; too few rows give null estimates with the reason).
 ModalityFidelity fidelity_from_features(const std::string& modality, const Matrix32& real, const Matrix32& synthetic,
                                         const FidelityOptions& opt);
 

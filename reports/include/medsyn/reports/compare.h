@@ -18,6 +18,11 @@
 //  - overlap: the two CIs overlap -> "unchanged", else improved / regressed / changed.
 //  - Either side without a CI: equal values -> "unchanged", otherwise "no_ci" (reported, never a
 //    regression on its own; use a gate with a fixed threshold for such metrics).
+//  - paired (any rule): when a PairedDelta hook is given and returns an estimate for an entry
+//    (the CLI does so for fid_population when both runs recorded their feature files and used the
+//    same real features: a paired bootstrap that resamples the real set once for both), the delta
+//    and its CI are that estimate's, and the verdict is "improved"/"regressed" when its CI excludes
+//    0, else "unchanged". `method` says which rule decided each delta.
 //
 // Gates (JSON, gate_schema()): an array of gate objects, or an object whose "gates" member is that
 // array (a suite file). A gate selects entries by metric (required; qualified as above), model
@@ -30,6 +35,7 @@
 // Exit status: with gates, 1 if any gate check fails; without gates, 1 if any verdict is
 // "regressed" or an entry of the baseline is missing from the candidate; else 0. Bad input: 2.
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -59,6 +65,7 @@ struct MetricDelta {
   Better better = Better::none;
   double delta = kNaN, delta_low = kNaN, delta_high = kNaN;  // cand - base, CI per the rule (NaN without CIs)
   std::string verdict;  // improved | regressed | unchanged | changed | no_ci
+  std::string method;   // "delta-ci" | "overlap" | the paired estimate's ci_method
 };
 
 struct Gate {
@@ -95,8 +102,13 @@ struct CompareReport {
   int count(const std::string& verdict) const;
 };
 
+// Optional paired difference cand - base for one entry (nullopt: use the rule). The reports library
+// computes no metrics itself; the caller (cli/cmd_suites.cpp) supplies this from the features.
+using PairedDelta = std::function<std::optional<Estimate>(const Results& base, const Results& cand, const Entry& b,
+                                                          const Entry& c)>;
+
 CompareReport compare_results(const Results& base, const Results& cand, const std::vector<Gate>* gates,
-                              VerdictRule rule = VerdictRule::delta_ci);
+                              VerdictRule rule = VerdictRule::delta_ci, const PairedDelta& paired = {});
 nlohmann::ordered_json compare_to_json(const CompareReport& c);
 std::string compare_to_text(const CompareReport& c);
 std::string compare_to_junit(const CompareReport& c);

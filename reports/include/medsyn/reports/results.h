@@ -96,6 +96,14 @@ struct ComputeEntry {
 // model -> modality -> metric -> Estimate (std::map: lookups; display order comes from the info lists).
 using MetricTable = std::map<std::string, std::map<std::string, std::map<std::string, Estimate>>>;
 
+// Feature files behind a model's FID on a modality (suite runs record them on the fid_population
+// object as "features": {"real", "synthetic", "real_key"}; paths relative to results.json's folder,
+// resolved here). compare's paired FID difference reads them.
+struct FeatureFiles {
+  std::filesystem::path real, synthetic;
+  std::string real_key;  // content key of the real features (equal keys = the same real images)
+};
+
 struct Results {
   std::filesystem::path file;      // the results.json that was loaded ("" when parsed from memory)
   std::filesystem::path base_dir;  // its folder; relative paths resolve against it
@@ -111,6 +119,7 @@ struct Results {
   std::map<std::string, std::map<std::string, MemorizationEntry>> memorization;    // model -> modality
   std::map<std::string, std::map<std::string, DownstreamEntry>> downstream;        // model -> modality
   std::map<std::string, ComputeEntry> compute;  // model -> cost
+  std::map<std::string, std::map<std::string, FeatureFiles>> features;  // model -> modality
   std::string compute_device;
   std::vector<std::string> notes;
 

@@ -21,6 +21,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <span>
 #include <string>
 #include <vector>
@@ -64,6 +65,22 @@ Estimate bootstrap_mean(const std::vector<double>& values, const BootstrapOption
 // and n are left alone): the percentile interval of the finite ones at `level`, se their standard
 // deviation (ddof 1; 0 for a single one); everything NaN when fewer than half are finite.
 void finish_percentile_interval(std::vector<double> replicates, double level, Estimate& e);
+
+// The interval for estimands whose estimate is (made) unbiased, used by the feature metrics
+// (metrics/calibrated.h, docs/uncertainty.md). With m* the mean of the finite replicates and
+// q_lo, q_hi their percentile-interval ends, it sets
+//   ci = [estimate - (q_hi - m*), estimate - (q_lo - m*)]
+// i.e. the basic ("reflected") bootstrap interval with the deviations taken from the bootstrap
+// mean instead of the estimate, so a bias that only the resamples have (duplicated rows inflate
+// FID, KID's within-set terms and shrink k-NN radii) does not shift it. The interval always
+// contains `estimate` (widened to it in the rare case it would not). [clamp_low, clamp_high]: the
+// parameter's range (e.g. [0, inf) for a distance, [0, 1] for a fraction): value and both ends are
+// clamped to it. Sets value = estimate,
+// ci_*, se, replicates, failed, ci_level and ci_method = `method`; n is left alone. Fewer than half
+// the replicates finite, or a non-finite estimate: no interval.
+void finish_reflected_interval(double estimate, std::vector<double> replicates, double level, const std::string& method,
+                               Estimate& e, double clamp_low = -std::numeric_limits<double>::infinity(),
+                               double clamp_high = std::numeric_limits<double>::infinity());
 
 // Percentile interval [q(alpha), q(1 - alpha)], alpha = (1 - level) / 2, of replicates (all used).
 void percentile_interval(std::span<const double> replicates, double level, double& low, double& high);

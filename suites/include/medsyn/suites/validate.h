@@ -32,4 +32,11 @@ std::vector<SuiteProblem> validate_suite(const nlohmann::ordered_json& suite, co
 // Reads and validates a suite file. Throws InputError naming the file when it is not JSON.
 std::vector<SuiteProblem> validate_suite_file(const std::filesystem::path& file);
 
+// Warnings, not errors: modalities whose n_generate is below a metric's minimum sample size
+// (metrics/sample_size.h), so that metric will be null in results.json. FID's minimum depends on
+// the feature dimension, known here for builtin:pixels extractors only (the real set's size is
+// known only when the data is imported; the runner records those in results.json's notes).
+std::vector<SuiteProblem> sample_size_warnings(const nlohmann::ordered_json& suite);
+std::vector<SuiteProblem> sample_size_warnings_file(const std::filesystem::path& file);
+
 }  // namespace medsyn::suites
