@@ -106,7 +106,9 @@ void register_stats_commands(CLI::App& root) {
                     {"score_col", *score_col}, {"n", y.size()}, {"n_pos", r.n_pos}, {"n_neg", r.n_neg},
                     {"auc", num(r.auc)}, {"ci_low", num(r.ci_low)}, {"ci_high", num(r.ci_high)},
                     {"level", r.level}, {"variance", num(r.variance)}, {"se", num(r.se)},
-                    {"ci_method", "delong"}, {"warnings", r.warnings}});
+                    {"ci_method", "delong"},
+                    {"estimand", "AUROC of the population the cases and controls were drawn from"},
+                    {"warnings", r.warnings}});
       } else {
         std::cout << "AUROC " << fmt(r.auc) << " (" << pct(r.level) << " CI " << fmt(r.ci_low) << " - "
                   << fmt(r.ci_high) << ", DeLong), n = " << y.size() << " (" << r.n_pos << " positive, "
@@ -139,7 +141,9 @@ void register_stats_commands(CLI::App& root) {
                     {"var_a", num(r.var_a)}, {"var_b", num(r.var_b)}, {"cov_ab", num(r.cov_ab)},
                     {"se_diff", num(r.se_diff)}, {"z", num(r.z)}, {"p", num(r.p)},
                     {"ci_low", num(r.ci_low)}, {"ci_high", num(r.ci_high)}, {"level", r.level},
-                    {"alternative", "two-sided"}, {"warnings", r.warnings}});
+                    {"alternative", "two-sided"},
+                    {"estimand", "difference of population AUROCs of two scores on the same cases (paired)"},
+                    {"warnings", r.warnings}});
       } else {
         std::cout << "AUROC " << *a << " = " << fmt(r.auc_a) << ", " << *b << " = " << fmt(r.auc_b)
                   << "; difference " << fmt(r.diff) << " (" << pct(r.level) << " CI " << fmt(r.ci_low) << " - "
@@ -174,6 +178,7 @@ void register_stats_commands(CLI::App& root) {
                     {"mean_a", num(r.mean_a)}, {"mean_b", num(r.mean_b)},
                     {"mean_diff", num(r.t.mean_diff)}, {"sd_diff", num(r.t.sd_diff)},
                     {"ci_low", num(r.t.ci_low)}, {"ci_high", num(r.t.ci_high)}, {"level", r.t.level},
+                    {"estimand", "population mean of the paired difference a - b"},
                     {"t_test", {{"t", num(r.t.t)}, {"df", num(r.t.df)}, {"p", num(r.t.p)}}},
                     {"wilcoxon", {{"w", num(r.wilcoxon.w)}, {"p", num(r.wilcoxon.p)},
                                   {"method", r.wilcoxon.method}, {"z", num(r.wilcoxon.z)},
@@ -257,6 +262,7 @@ void register_stats_commands(CLI::App& root) {
                   {"n_pos", r.n_pos}, {"n_neg", r.n_neg}, {"estimate", num(e.value)},
                   {"ci_low", num(e.ci_low)}, {"ci_high", num(e.ci_high)}, {"level", e.ci_level},
                   {"method", st::to_string(r.method)}, {"resamples", e.replicates}, {"seed", r.seed},
+                  {"estimand", "the metric in the population the cases and controls were drawn from"},
                   {"stratified", true}, {"boot_mean", num(r.boot_mean)}, {"boot_se", num(e.se)},
                   {"warnings", r.warnings}};
         if (m != st::Metric::auc) j["threshold"] = opt->threshold;

@@ -69,20 +69,9 @@ void note_regularized(Estimate& e, const ReplicateLog& log, int fids) {
   e.note = e.note.empty() ? n : e.note + "; " + n;
 }
 
-double mean_finite(const std::vector<double>& v) {
-  double s = 0;
-  std::size_t n = 0;
-  for (double x : v)
-    if (std::isfinite(x)) {
-      s += x;
-      ++n;
-    }
-  return n ? s / static_cast<double>(n) : kNaN;
-}
-
 // Second-order bias-corrected value 3 t - 3 mean(t*) + mean(t**).
 double bias_corrected(double t, const std::vector<double>& outer, const std::vector<double>& inner) {
-  return 3 * t - 3 * mean_finite(outer) + mean_finite(inner);
+  return 3 * t - 3 * stats::mean_finite(outer) + stats::mean_finite(inner);
 }
 
 Estimate with_n(Estimate e, long long n, const std::string& estimand) {

@@ -93,15 +93,20 @@ void finish_percentile_interval(std::vector<double> replicates, double level, Es
   e.se = finite.size() > 1 ? sample_sd(finite) : 0.0;
 }
 
-void finish_reflected_interval(double estimate, std::vector<double> replicates, double level, const std::string& method,
-                               Estimate& e, double clamp_low, double clamp_high) {
+double mean_finite(const std::vector<double>& values) {
   double sum = 0;
   std::size_t finite = 0;
-  for (double v : replicates)
+  for (double v : values)
     if (std::isfinite(v)) {
       sum += v;
       ++finite;
     }
+  return finite ? sum / static_cast<double>(finite) : NAN;
+}
+
+void finish_reflected_interval(double estimate, std::vector<double> replicates, double level, const std::string& method,
+                               Estimate& e, double clamp_low, double clamp_high) {
+  const double mean = mean_finite(replicates);
   finish_percentile_interval(std::move(replicates), level, e);
   e.ci_method = method;
   e.value = std::isfinite(estimate) ? std::clamp(estimate, clamp_low, clamp_high) : estimate;
@@ -109,7 +114,6 @@ void finish_reflected_interval(double estimate, std::vector<double> replicates, 
     e.ci_low = e.ci_high = NAN;
     return;
   }
-  const double mean = sum / static_cast<double>(finite);
   const double q_lo = e.ci_low, q_hi = e.ci_high;
   e.ci_low = std::clamp(std::min(estimate - (q_hi - mean), e.value), clamp_low, clamp_high);
   e.ci_high = std::clamp(std::max(estimate - (q_lo - mean), e.value), clamp_low, clamp_high);

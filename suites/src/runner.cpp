@@ -67,8 +67,10 @@ RunSummary run_suite(const RunOptions& options) {
   const Suite suite = load_suite(options.suite_file);
   if (options.out.empty()) throw InputError("the run folder is required");
   if (options.limit && *options.limit < 2) throw InputError("limit: must be at least 2, got " + std::to_string(*options.limit));
+  // Nothing to resume (e.g. killed before run.json was written) is not an error: the run starts,
+  // reusing any unit already finished in the folder.
   if (options.resume && !fs::exists(options.out / "run.json"))
-    throw InputError(options.out.string() + " holds no run to resume (run.json missing); start it without resuming");
+    log_warn(options.out.string() + " holds no run.json: nothing to resume, starting the run");
   for (const auto& s : options.only)
     if (std::find(stage_names().begin(), stage_names().end(), s) == stage_names().end())
       throw InputError("unknown stage '" + s + "' (stages: " + stage_list(", ") + ")");

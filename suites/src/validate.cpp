@@ -71,12 +71,28 @@ std::vector<SuiteProblem> validate_suite(const ojson& suite, const fs::path& sui
   const ojson& modalities = suite.contains("modalities") ? suite["modalities"] : empty;
   const ojson& models = suite.contains("models") ? suite["models"] : empty;
 
+  // Seeds: unsigned 64-bit integers. A larger literal (18446744073709551616) parses as a float and
+  // would silently become another seed.
+  auto check_seed = [&](const ojson& obj, const std::string& path) {
+    if (obj.is_object() && obj.contains("seed") && !obj["seed"].is_number_unsigned())
+      c.problem(json_path_key(path, "seed"), "must be an integer between 0 and 18446744073709551615, got " +
+                                                 obj["seed"].dump());
+  };
+  check_seed(suite, "$");
   if (datasets.is_object())
     for (auto it = datasets.begin(); it != datasets.end(); ++it) {
       const std::string p = json_path_key(json_path_key("$", "datasets"), it.key());
       if (!it.value().is_object() || !it.value().contains("source") || !it.value()["source"].is_object()) continue;
       const ojson& src = it.value()["source"];
       const std::string sp = json_path_key(p, "source");
+      check_seed(src, sp);
+      // MedMNIST files and the demo corpus have exactly the splits train, val and test.
+      if ((src.contains("medmnist") || src.contains("demo")) && it.value().contains("splits") &&
+          it.value()["splits"].is_object())
+        for (auto sit = it.value()["splits"].begin(); sit != it.value()["splits"].end(); ++sit)
+          if (sit.value().is_string() && sit.value() != "train" && sit.value() != "val" && sit.value() != "test")
+            c.problem(json_path_key(json_path_key(p, "splits"), sit.key()),
+                      "unknown split '" + sit.value().get<std::string>() + "' (this source has train, val and test)");
       if (src.contains("folder")) c.must_exist(src["folder"], json_path_key(sp, "folder"), true);
       if (src.contains("medmnist")) c.must_exist(src["medmnist"], json_path_key(sp, "medmnist"), false);
       if (src.contains("import")) c.must_exist(src["import"], json_path_key(sp, "import"), true);
@@ -112,6 +128,21 @@ std::vector<SuiteProblem> validate_suite(const ojson& suite, const fs::path& sui
       for (const char* spec_key : {"extractor", "embedder"}) {
         if (!ev[key].contains(spec_key) || !ev[key][spec_key].is_string()) continue;
         const std::string spec = ev[key][spec_key].get<std::string>();
+        const std::string spec_path = json_path_key(json_path_key(ep, key), spec_key);
+        // Known kinds only; builtin:pixels is built here (cheap) so its options are checked too.
+        // TorchScript files are checked for existence below, not loaded.
+        if (spec.rfind("builtin:pixels", 0) == 0) {
+          try {
+            (void)make_extractor(spec, "cpu");
+          } catch (const InputError& e) {
+            c.problem(spec_path, e.what());
+          }
+        } else if (spec.rfind("torchscript:", 0) != 0 && spec.rfind("torchscript-preset:", 0) != 0 &&
+                   spec.rfind("builtin:contrastive:", 0) != 0) {
+          c.problem(spec_path, "unknown " + std::string(spec_key) + " '" + spec +
+                                   "' (known: builtin:pixels[:SIZE], torchscript:PATH, "
+                                   "torchscript-preset:clean-fid-inception:PATH, builtin:contrastive:PATH)");
+        }
         std::string preset;  // torchscript-preset:NAME:PATH
         if (spec.rfind("torchscript-preset:", 0) == 0 && spec.find(':', 19) != std::string::npos)
           preset = spec.substr(0, spec.find(':', 19) + 1);

@@ -147,16 +147,19 @@ TEST_CASE("cli: metrics ssim / msssim on image files", "[cli][ssim]") {
 TEST_CASE("cli: metrics diversity per modality, with --reference and --pairs", "[cli][diversity]") {
   test::TempDir tmp;
   std::vector<Record> recs;
-  for (int k = 0; k < 5; ++k) {
-    const std::string rel = "img/m" + std::to_string(k) + ".png";
-    std::filesystem::create_directories(tmp / "img");
-    write_png(tmp / rel, md::mosaic("breastmnist", "train_images", 49 * k));
-    Record rec;
-    rec.path = rel;
-    rec.modality = "breast_us";
-    recs.push_back(rec);
-  }
-  write_manifest(tmp.path(), recs);
+  std::filesystem::create_directories(tmp / "img");
+  auto add_mosaics = [&](int from, int to) {  // mosaics of 49 BreastMNIST images each, one modality
+    for (int k = from; k < to; ++k) {
+      const std::string rel = "img/m" + std::to_string(k) + ".png";
+      write_png(tmp / rel, md::mosaic("breastmnist", "train_images", 49 * k));
+      Record rec;
+      rec.path = rel;
+      rec.modality = "breast_us";
+      recs.push_back(rec);
+    }
+    write_manifest(tmp.path(), recs);
+  };
+  add_mosaics(0, 5);
   auto r = run_cli("metrics diversity " + q(tmp.path()) + " --reference " + q(tmp.path()) + " --json");
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
@@ -168,15 +171,7 @@ TEST_CASE("cli: metrics diversity per modality, with --reference and --pairs", "
   CHECK(m["note"].get<std::string>().rfind("n too small", 0) == 0);
   CHECK(m["n_pairs"].get<int>() == 10);
   CHECK(j["reference"]["modalities"]["breast_us"]["note"] == m["note"]);
-  for (int k = 5; k < 10; ++k) {
-    const std::string rel = "img/m" + std::to_string(k) + ".png";
-    write_png(tmp / rel, md::mosaic("breastmnist", "train_images", 49 * k));
-    Record rec;
-    rec.path = rel;
-    rec.modality = "breast_us";
-    recs.push_back(rec);
-  }
-  write_manifest(tmp.path(), recs);
+  add_mosaics(5, 10);
   r = run_cli("metrics diversity " + q(tmp.path()) + " --json");
   REQUIRE(r.exit_code == 0);
   const auto m10 = json::parse(r.out)["modalities"]["breast_us"];

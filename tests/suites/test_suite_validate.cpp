@@ -71,6 +71,25 @@ TEST_CASE("suite validate warns when n_generate is below a metric's minimum", "[
   CHECK(r.err.find("duplicate key 'name'") != std::string::npos);
 }
 
+TEST_CASE("suite validate rejects an unknown extractor, an unknown split and an out-of-range seed",
+          "[suites][errors][hostile]") {
+  test::TempDir tmp;
+  auto suite = ordered_json::parse(good_suite("missing.npz"));
+  suite["evaluations"]["fidelity"]["extractor"] = "bogus:xyz";
+  suite["evaluations"]["memorization"] = {{"embedder", "builtin:pixels:8?channels=7"}};
+  suite["datasets"]["breast"]["splits"]["holdout"] = "validation";
+  // 2^64 does not fit a seed: written by hand, since the JSON library would store it as a float.
+  std::string text = suite.dump();
+  text.insert(1, "\"seed\": 18446744073709551616, ");
+  atomic_write_text(tmp / "s.json", text);
+  const auto ps = suites::validate_suite_file(tmp / "s.json");
+  for (const auto& p : ps) UNSCOPED_INFO(p.path << ": " << p.message);
+  CHECK(has(ps, "$.evaluations.fidelity.extractor", "unknown extractor 'bogus:xyz'"));
+  CHECK(has(ps, "$.evaluations.memorization.embedder", "channels"));
+  CHECK(has(ps, "$.datasets.breast.splits.holdout", "unknown split 'validation'"));
+  CHECK(has(ps, "$.seed", "must be an integer between 0 and 18446744073709551615"));
+}
+
 TEST_CASE("suite validation reports every error at once with JSON paths", "[suites][errors]") {
   test::TempDir tmp;
   atomic_write_text(tmp / "s.json", R"({"schema_version": 1, "name": "bad", "colour": "red",

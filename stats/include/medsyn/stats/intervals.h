@@ -41,6 +41,8 @@ Estimate wilson_interval(double successes, double n, double level = 0.95);
 // (ci_method "t over seeds", n = values.size(), se = sd / sqrt(n)). n < 2: no interval (NaN);
 // empty or any value not finite: value NaN too (with a note). All values equal: [mean, mean].
 Estimate t_interval_mean(const std::vector<double>& values, double level = 0.95);
+// Mean of the finite values (NaN when there are none): bootstrap replicates that failed are NaN.
+double mean_finite(const std::vector<double>& values);
 // Sample standard deviation (n - 1) of `values`; NaN when n < 2.
 double sample_sd(const std::vector<double>& values);
 
