@@ -4,7 +4,9 @@ if(NOT MEDSYN_SANITIZE)  # the sanitizer build has no LibTorch, FAISS or LAPACK 
   find_package(Torch REQUIRED)
 endif()
 find_package(OpenCV REQUIRED COMPONENTS core imgproc imgcodecs)
-find_package(OpenMP REQUIRED)        # must precede faiss (its config expects OpenMP::OpenMP_CXX)
+if(NOT MEDSYN_SANITIZE)  # clang would need libomp-dev; core, stats and reports use no OpenMP
+  find_package(OpenMP REQUIRED)      # must precede faiss (its config expects OpenMP::OpenMP_CXX)
+endif()
 if(NOT MEDSYN_SANITIZE)
   find_package(faiss REQUIRED)
 endif()

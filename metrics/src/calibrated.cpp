@@ -112,7 +112,7 @@ FidEstimates fid_estimates(const Matrix32& a, const Matrix32& b, const IntervalO
   const std::string pop_estimand = "population Frechet distance";
   FidEstimates out;
   out.point.fid = kNaN;
-  if (const std::string why = fid_size_problem(a.rows, b.rows, a.cols); !why.empty()) {
+  if (const std::string why = fid_size_problem(a.rows, b.rows, a.cols, name_a, name_b); !why.empty()) {
     out.plug_in = with_n(Estimate::null_because(why), n, plug_estimand);
     out.population = with_n(Estimate::null_because(why), n, pop_estimand);
     return out;
@@ -152,7 +152,7 @@ Estimate kid_estimate(const Matrix32& a, const Matrix32& b, const KidOptions& ki
   validate(opt);
   const std::string estimand = "population MMD^2 (cubic polynomial kernel)";
   const long long n = a.rows + b.rows;
-  if (const std::string why = kid_size_problem(a.rows, b.rows); !why.empty())
+  if (const std::string why = kid_size_problem(a.rows, b.rows, name_a, name_b); !why.empty())
     return with_n(Estimate::null_because(why), n, estimand);
   const KidResult kr = kid(a, b, kid_opt, name_a, name_b);
   if (result) *result = kr;
@@ -230,7 +230,8 @@ Estimate fid_population_difference(const Matrix32& a, const Matrix32& b1, const 
   if (b1.cols != a.cols || b2.cols != a.cols)
     throw InputError("paired FID: " + name_a + ", " + name_b1 + " and " + name_b2 + " differ in dimension");
   for (const auto* b : {&b1, &b2})
-    if (const std::string why = fid_size_problem(a.rows, b->rows, a.cols); !why.empty())
+    if (const std::string why = fid_size_problem(a.rows, b->rows, a.cols, name_a, b == &b1 ? name_b1 : name_b2);
+        !why.empty())
       return with_n(Estimate::null_because(why), n, estimand);
   const double d = fid_value(a, b2, name_a, name_b2) - fid_value(a, b1, name_a, name_b1);
   if (opt.bootstrap == 0) return with_n(Estimate::null_because("no bootstrap replicates: no paired interval"), n, estimand);

@@ -8,11 +8,12 @@ std::string too_few(const std::string& what, std::int64_t have, std::int64_t nee
 }
 }  // namespace
 
-std::string fid_size_problem(std::int64_t n_a, std::int64_t n_b, std::int64_t dim) {
-  for (const auto& [name, n] : {std::pair<const char*, std::int64_t>{"set A", n_a}, {"set B", n_b}}) {
-    if (n < kMinImages) return too_few(std::string("FID ") + name, n, kMinImages);
+std::string fid_size_problem(std::int64_t n_a, std::int64_t n_b, std::int64_t dim, const std::string& name_a,
+                             const std::string& name_b) {
+  for (const auto& [name, n] : {std::pair<std::string, std::int64_t>{name_a, n_a}, {name_b, n_b}}) {
+    if (n < kMinImages) return too_few("FID " + name, n, kMinImages);
     if (n <= dim)
-      return "n too small: FID " + std::string(name) + " has " + std::to_string(n) + " images for " +
+      return "n too small: FID " + name + " has " + std::to_string(n) + " images for " +
              std::to_string(dim) + " feature dimensions (needs more images than dimensions: below, the "
              "covariance is singular and the value is dominated by finite-sample bias; use more images or an "
              "extractor with fewer dimensions)";
@@ -20,9 +21,9 @@ std::string fid_size_problem(std::int64_t n_a, std::int64_t n_b, std::int64_t di
   return "";
 }
 
-std::string kid_size_problem(std::int64_t n_a, std::int64_t n_b) {
-  if (n_a < kMinImages) return too_few("KID set A", n_a, kMinImages);
-  if (n_b < kMinImages) return too_few("KID set B", n_b, kMinImages);
+std::string kid_size_problem(std::int64_t n_a, std::int64_t n_b, const std::string& name_a, const std::string& name_b) {
+  if (n_a < kMinImages) return too_few("KID " + name_a, n_a, kMinImages);
+  if (n_b < kMinImages) return too_few("KID " + name_b, n_b, kMinImages);
   return "";
 }
 

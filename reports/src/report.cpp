@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 #include <iostream>
+#include <set>
 
 #include "medsyn/core/error.h"
 #include "medsyn/core/fs.h"
@@ -37,7 +38,7 @@ std::string safe_name(const std::string& s) {
 std::vector<std::string> table_metrics(const Results& r) {
   std::vector<std::string> out;
   const auto present = r.metric_names();
-  for (const char* m : {"fid", "kid", "precision", "recall", "ms_ssim"})
+  for (const char* m : {"fid", "fid_population", "kid", "precision", "recall", "ms_ssim"})
     if (std::find(present.begin(), present.end(), m) != present.end()) out.push_back(m);
   return out;
 }
@@ -56,6 +57,8 @@ const Estimate* reference_for(const Results& r, const std::string& modality, con
   if (it == r.reference.end()) return nullptr;
   if (auto m = it->second.find(metric); m != it->second.end()) return &m->second;
   if (auto m = it->second.find(metric + "_real_floor"); m != it->second.end()) return &m->second;
+  if (metric == "fid_population")  // the floor's bias-corrected value
+    if (auto m = it->second.find("fid_real_floor_population"); m != it->second.end()) return &m->second;
   return nullptr;
 }
 
@@ -110,12 +113,33 @@ bool is_png(const std::vector<std::uint8_t>& b) {
   return b.size() >= 8 && std::equal(sig, sig + 8, b.begin());
 }
 
+// A report folder may be replaced whole only when it holds nothing but a report's files.
+void require_report_folder(const fs::path& dir) {
+  std::error_code ec;
+  if (!fs::exists(fs::symlink_status(dir, ec))) return;
+  if (!fs::is_directory(fs::symlink_status(dir, ec)))
+    throw InputError(at_file(dir.string(), "exists and is not a folder; choose a new folder for the report"));
+  static const std::set<std::string> report_files = {"index.html", "report.md", "tables.tex", "metrics.csv", "figures"};
+  for (const auto& e : fs::directory_iterator(dir, ec))
+    if (!report_files.count(e.path().filename().string()))
+      throw InputError(at_file(dir.string(), "holds '" + e.path().filename().string() +
+                                                 "', which is not part of a report; the report replaces its folder "
+                                                 "whole, so choose an empty or new folder"));
+}
+
 }  // namespace
 
-ReportResult write_report(const Results& r, const ReportOptions& o) {
-  if (o.out_dir.empty()) throw InputError("report: --out is required");
-  if (o.samples_per_grid < 1 || o.grid_columns < 1 || o.panel < 8)
+ReportResult write_report(const Results& r, const ReportOptions& options) {
+  if (options.out_dir.empty()) throw InputError("report: --out is required");
+  if (options.samples_per_grid < 1 || options.grid_columns < 1 || options.panel < 8)
     throw InputError("report: samples per grid and columns must be >= 1, panel >= 8 pixels");
+  // All-or-nothing: everything is written into "<out>.partial" and renamed to <out> at the end,
+  // so a failure (a full disk, a bad image in strict mode) leaves the previous report, or none,
+  // never figures without index.html.
+  require_report_folder(options.out_dir);
+  StagedDir staged(options.out_dir);
+  ReportOptions o = options;
+  o.out_dir = staged.path();
   ReportResult res;
   const fs::path fig_dir = o.out_dir / "figures";
   ensure_dir(fig_dir);
@@ -245,6 +269,9 @@ ReportResult write_report(const Results& r, const ReportOptions& o) {
   text("tables.tex", render_latex(doc));
   text("report.md", render_markdown(doc));
   text("index.html", render_html(doc, o.out_dir));
+  staged.commit();
+  const fs::path final_dir = fs::absolute(options.out_dir).lexically_normal();
+  for (auto& f : res.files) f = final_dir / f.lexically_relative(staged.path());
   return res;
 }
 

@@ -1,6 +1,7 @@
 // results.json from the planned units (reports/schema/results.schema.json): suite, provenance,
 // modalities, models, per-model metrics, reference values, samples, memorization, downstream,
 // compute. Every metric object is a medsyn::Estimate written with to_json.
+#include <map>
 #include <cmath>
 #include <limits>
 #include <sstream>
@@ -96,6 +97,7 @@ void add_metrics(RunContext& c, ojson& r) {
           const fs::path file = u.dir / "fidelity.json";
           const json f = read_json_file(file);
           const long long ns = f.value("n_synthetic", 0LL), nr = f.value("n_real", 0LL);
+          std::map<std::string, std::vector<std::string>> null_metrics;  // reason -> metrics (one note each)
           for (const char* name : {"fid", "fid_population", "kid", "precision", "recall", "density", "coverage"}) {
             if (!f.contains(name)) continue;
             ojson mt = metric_json(f[name], ns, file.string() + ": " + name);
@@ -105,9 +107,14 @@ void add_metrics(RunContext& c, ojson& r) {
               mt["features"] = {{"real", rel(c, c.real_features.at(mod).dir / "features.npy")},
                                 {"synthetic", rel(c, c.syn_features.at(k).dir / "features.npy")},
                                 {"real_key", c.real_features.at(mod).key}};
-            if (mt["value"].is_null() && mt.contains("note"))
-              c.notes.push_back("fidelity " + m.name + "/" + mod + ": " + name + " is null: " + mt["note"].get<std::string>());
+            if (mt["value"].is_null() && mt.contains("note")) null_metrics[mt["note"].get<std::string>()].push_back(name);
             mets[name] = mt;
+          }
+          for (const auto& [reason, names] : null_metrics) {
+            std::string list;
+            for (const auto& n : names) list += (list.empty() ? "" : ", ") + n;
+            c.notes.push_back("fidelity " + m.name + "/" + mod + ": " + list + (names.size() > 1 ? " are" : " is") +
+                              " null: " + reason);
           }
           for (const char* name : {"fid_real_floor", "fid_real_floor_population"})
             if (!ref(mod).contains(name) && f.contains(name))

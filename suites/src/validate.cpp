@@ -203,7 +203,7 @@ std::vector<SuiteProblem> sample_size_warnings(const ojson& suite) {
     std::vector<std::string> why;
     if (fidelity) {
       if (dim > 0) {
-        if (const auto w = metrics::fid_size_problem(n, n, dim); !w.empty())
+        if (const auto w = metrics::fid_size_problem(n, n, dim, "synthetic set", "synthetic set"); !w.empty())
           why.push_back("FID will be null (" + w + ", extractor " + spec + ")");
       }
       if (const auto w = metrics::prdc_size_problem(n, n, k); !w.empty()) why.push_back("PRDC will be null (" + w + ")");

@@ -145,6 +145,29 @@ TEST_CASE("missing images are notes by default and errors with --strict", "[repo
   CHECK(strict.err.find("000000.png does not exist") != std::string::npos);
 }
 
+TEST_CASE("a failed report leaves the previous one whole and never half a report", "[reports][report][hostile]") {
+  test::TempDir tmp;
+  const auto results = test::make_run_dir(tmp / "run");
+  const std::string rj = test::shell_quote(results.string());
+  // A first, complete report.
+  REQUIRE(test::run_cli("report " + rj + " --out " + test::shell_quote((tmp / "out").string())).exit_code == 0);
+  const std::string before = test::slurp(tmp / "out" / "index.html");
+  // A strict run that fails half way (a missing sample image) keeps it and leaves no partial folder.
+  fs::remove(tmp / "run" / "samples/generalist/chest_xray/000000.png");
+  const auto failed = test::run_cli("report " + rj + " --strict --out " + test::shell_quote((tmp / "out").string()));
+  CHECK(failed.exit_code == 2);
+  CHECK(test::slurp(tmp / "out" / "index.html") == before);
+  CHECK_FALSE(fs::exists(tmp / "out.partial"));
+  // Into a new folder: nothing at all.
+  CHECK(test::run_cli("report " + rj + " --strict --out " + test::shell_quote((tmp / "new").string())).exit_code == 2);
+  CHECK_FALSE(fs::exists(tmp / "new"));
+  // A folder holding other files is never replaced.
+  const auto other = test::run_cli("report " + rj + " --out " + test::shell_quote((tmp / "run").string()));
+  CHECK(other.exit_code == 2);
+  CHECK(other.err.find("not part of a report") != std::string::npos);
+  CHECK(fs::exists(results));
+}
+
 TEST_CASE("report rejects bad input with exit 2", "[reports][report]") {
   test::TempDir tmp;
   auto res = test::run_cli("report " + test::shell_quote((tmp / "missing.json").string()) + " --out " + test::shell_quote((tmp / "o").string()));

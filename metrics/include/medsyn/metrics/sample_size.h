@@ -17,8 +17,11 @@ namespace medsyn::metrics {
 
 inline constexpr std::int64_t kMinImages = 10;
 
-std::string fid_size_problem(std::int64_t n_a, std::int64_t n_b, std::int64_t dim);
-std::string kid_size_problem(std::int64_t n_a, std::int64_t n_b);
+// name_a / name_b name the sets in the reason ("real 'chest_xray'", "synthetic ...").
+std::string fid_size_problem(std::int64_t n_a, std::int64_t n_b, std::int64_t dim, const std::string& name_a = "set A",
+                             const std::string& name_b = "set B");
+std::string kid_size_problem(std::int64_t n_a, std::int64_t n_b, const std::string& name_a = "set A",
+                             const std::string& name_b = "set B");
 std::string prdc_size_problem(std::int64_t n_real, std::int64_t n_fake, int k);
 std::string diversity_size_problem(std::int64_t n_images);
 

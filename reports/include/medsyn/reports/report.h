@@ -62,12 +62,13 @@ ReportResult write_report(const Results& r, const ReportOptions& options);
 
 // ---- building blocks (also used by tests) ----
 
-// The table's quality metrics: fid, kid, precision, recall, ms_ssim (those present).
+// The table's quality metrics: fid, fid_population, kid, precision, recall, ms_ssim (those present).
 std::vector<std::string> table_metrics(const Results& r);
 // Models covering `modality`, generalists first, in display order.
 std::vector<const ModelInfo*> models_for(const Results& r, const std::string& modality);
 // The real-data figure shown in the reference row for (modality, metric): reference[metric], else
-// reference[metric + "_real_floor"] (FID's real-vs-real floor); nullptr when absent.
+// reference[metric + "_real_floor"] (FID's real-vs-real floor; fid_population: the floor's
+// bias-corrected fid_real_floor_population); nullptr when absent.
 const Estimate* reference_for(const Results& r, const std::string& modality, const std::string& metric);
 // Names of the best model(s) for (modality, metric) per the rule above.
 std::set<std::string> best_models(const Results& r, const std::string& modality, const std::string& metric);
