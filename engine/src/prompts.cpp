@@ -3,6 +3,7 @@
 #include <cctype>
 
 #include "medsyn/core/error.h"
+#include "medsyn/core/fs.h"
 #include "medsyn/core/json.h"
 #include "medsyn/engine/engine.h"
 
@@ -89,5 +90,16 @@ PromptTable load_prompt_table(const std::filesystem::path& run_dir) {
 }
 
 EngineConfig load_run_config(const std::filesystem::path& run_dir) { return load_config(run_dir / "config.json"); }
+
+std::filesystem::path latest_checkpoint(const std::filesystem::path& run_dir) {
+  const auto file = run_dir / "latest.json";
+  const auto lj = read_json_file(file);
+  if (!lj.is_object() || !lj.contains("checkpoint") || !lj["checkpoint"].is_string())
+    throw InputError(at_file(file.string(), "field 'checkpoint' is missing"));
+  const std::string rel = lj["checkpoint"].get<std::string>();
+  if (!is_safe_relative_path(rel))
+    throw InputError(at_file(file.string(), "checkpoint '" + rel + "' is outside the run folder; refused"));
+  return run_dir / rel;
+}
 
 }  // namespace medsyn::engine

@@ -132,10 +132,7 @@ LoadedRun load_run(const fs::path& path, const torch::Device& dev, bool use_ema)
   if (!fs::exists(path)) throw OptionError("checkpoint", path.string() + ": no such directory");
   if (fs::exists(path / "latest.json")) {
     r.run_dir = path;
-    const auto lj = read_json_file(path / "latest.json");
-    if (!lj.contains("checkpoint") || !lj["checkpoint"].is_string())
-      throw InputError(at_file((path / "latest.json").string(), "field 'checkpoint' is missing"));
-    r.checkpoint_dir = path / lj["checkpoint"].get<std::string>();
+    r.checkpoint_dir = latest_checkpoint(path);
   } else if (fs::exists(path / "state.json")) {
     r.checkpoint_dir = path;
     r.run_dir = path.parent_path().parent_path();

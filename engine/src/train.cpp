@@ -470,8 +470,7 @@ TrainResult train(const TrainOptions& opt) {
   int start = 0;
   double wall_offset = 0;
   if (from_run) {
-    const auto lj = read_json_file(opt.out / "latest.json");
-    const fs::path ck = opt.out / lj.at("checkpoint").get<std::string>();
+    const fs::path ck = latest_checkpoint(opt.out);
     load_module(ck / "model.pt", *tr.model);
     load_module(ck / "ema.pt", *tr.ema);
     try {

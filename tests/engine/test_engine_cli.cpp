@@ -81,6 +81,11 @@ TEST_CASE("engine commands exit 2 with clear messages on bad input", "[engine][c
   expect2("generate --checkpoint " + data + " --n 1 --out o", "--prompt");
   expect2("generate --checkpoint " + data + " --prompt x --n 1 --out o --sampler euler", "--sampler 'euler'");
   expect2("generate --checkpoint " + data + " --prompt x --n 1 --out o", "not a training run");
+  // A run folder's latest.json must not point outside it (issue 14).
+  std::filesystem::create_directories(tmp / "evil");
+  atomic_write_text(tmp / "evil" / "latest.json", R"({"checkpoint": "../../etc", "step": 1})");
+  expect2("generate --checkpoint " + shell_quote((tmp / "evil").string()) + " --prompt x --n 1 --out o",
+          "checkpoint '../../etc' is outside the run folder");
   expect2("engine cost", "--checkpoint RUN_DIR or --config");
   expect2("engine cost --config " + shell_quote((tmp / "nope.json").string()), "nope.json");
 }

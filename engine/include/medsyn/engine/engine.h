@@ -81,6 +81,10 @@ PromptTable load_prompt_table(const std::filesystem::path& run_dir);
 // Prompt matching key: lower case, runs of whitespace collapsed to one space, trimmed.
 std::string normalise_prompt(const std::string& prompt);
 EngineConfig load_run_config(const std::filesystem::path& run_dir);
+// The newest checkpoint folder named by run_dir/latest.json. InputError naming latest.json when
+// the field is missing or the path leaves the run folder (absolute, "..", NUL): a run folder must
+// never make the tool read elsewhere.
+std::filesystem::path latest_checkpoint(const std::filesystem::path& run_dir);
 
 struct GenerateOptions {
   std::filesystem::path checkpoint;    // run directory (uses latest.json) or a checkpoint folder
