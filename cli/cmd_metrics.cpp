@@ -175,16 +175,26 @@ void run_fid(const FidArgs& a) {
   const bool features = lower_ext(a.a) == ".npy" && lower_ext(a.b) == ".npy";
   if (io.bootstrap > 0 && !features)
     throw InputError("--bootstrap needs two features .npy files: a statistics .npz (mu, sigma) has no rows to resample");
-  const auto sa = load_fid_input(a.a);
-  const auto sb = load_fid_input(a.b);
-  if (sa.dim != sb.dim)
-    throw InputError(a.a + " has dimension " + std::to_string(sa.dim) + " but " + a.b + " has " +
-                     std::to_string(sb.dim));
   metrics::FidOptions opt;
   opt.eps = a.eps;
-  const auto r = metrics::frechet_distance(sa, sb, opt);
+  auto check_dims = [&](std::int64_t da, std::int64_t db) {
+    if (da != db)
+      throw InputError(a.a + " has dimension " + std::to_string(da) + " but " + a.b + " has " + std::to_string(db));
+  };
+  metrics::FidResult r;
   metrics::FidEstimates est;
-  if (features) est = metrics::fid_estimates(load_features(a.a), load_features(a.b), io, a.a, a.b);
+  if (features) {  // each file read once; the plug-in FID computed once (below the minimum size only here)
+    const Matrix32 fa = load_features(a.a), fb = load_features(a.b);
+    check_dims(fa.cols, fb.cols);
+    est = metrics::fid_estimates(fa, fb, io, a.a, a.b, opt);
+    r = est.plug_in.has_value() ? est.point
+                                : metrics::frechet_distance(metrics::compute_stats(fa, a.a), metrics::compute_stats(fb, a.b), opt);
+  } else {
+    const auto sa = load_fid_input(a.a);
+    const auto sb = load_fid_input(a.b);
+    check_dims(sa.dim, sb.dim);
+    r = metrics::frechet_distance(sa, sb, opt);
+  }
   if (a.json) {
     json j = metrics::fid_to_json(r);
     j["a"] = a.a;
@@ -221,8 +231,9 @@ void run_kid(const KidArgs& a) {
   opt.subset_size = a.subset_size;
   opt.seed = a.interval.seed;
   const metrics::IntervalOptions io = a.interval.options();
-  const auto r = metrics::kid(fa, fb, opt, a.a, a.b);
-  const Estimate est = metrics::kid_estimate(fa, fb, opt, io, a.a, a.b);
+  metrics::KidResult r;
+  const Estimate est = metrics::kid_estimate(fa, fb, opt, io, a.a, a.b, &r);
+  if (!est.has_value()) r = metrics::kid(fa, fb, opt, a.a, a.b);  // below the minimum: the raw value still printed
   if (a.json) {
     json j = metrics::kid_to_json(r);
     j["a"] = a.a;
@@ -243,8 +254,9 @@ void run_kid(const KidArgs& a) {
 
 void run_prdc(const PrdcArgs& a) {
   const Matrix32 fa = load_features(a.a), fb = load_features(a.b);
-  const auto r = metrics::prdc(fa, fb, a.k, a.a, a.b);
-  const auto est = metrics::prdc_estimates(fa, fb, a.k, a.interval.options(), a.a, a.b);
+  metrics::PrdcResult r;
+  const auto est = metrics::prdc_estimates(fa, fb, a.k, a.interval.options(), a.a, a.b, &r);
+  if (!est.precision.has_value()) r = metrics::prdc(fa, fb, a.k, a.a, a.b);  // below the minimum
   if (a.json) {
     json j = metrics::prdc_to_json(r);
     j["bootstrap"] = a.interval.bootstrap;

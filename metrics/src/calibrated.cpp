@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <optional>
 #include <vector>
 
 #include "medsyn/core/error.h"
@@ -40,22 +41,31 @@ struct ReplicateLog {
   int regularized = 0;
 };
 
-double fid_value(const Matrix32& a, const Matrix32& b, const std::string& na, const std::string& nb,
-                 ReplicateLog* log = nullptr) {
-  FidOptions fo;
+// FID of two statistics; with a log, the regularisation warning is counted instead of printed.
+double fid_stats(const GaussianStats& a, const GaussianStats& b, const FidOptions& base, ReplicateLog* log) {
+  FidOptions fo = base;
   fo.compute_unregularized = false;
   fo.warn = log == nullptr;
-  const FidResult r = frechet_distance(compute_stats(a, na), compute_stats(b, nb), fo);
+  const FidResult r = frechet_distance(a, b, fo);
   if (log && r.diagnostics.regularized) ++log->regularized;
   return r.fid;
 }
 
-// FID on rows ia of a and ib of b; NaN when a resample degenerates (e.g. all rows equal).
-double fid_rows(const Matrix32& a, const std::vector<std::int64_t>& ia, const Matrix32& b,
-                const std::vector<std::int64_t>& ib, const std::string& na, const std::string& nb,
-                ReplicateLog& log) {
+// Statistics of rows idx of m; nullopt when a resample degenerates (e.g. all rows equal).
+std::optional<GaussianStats> stats_rows(const Matrix32& m, const std::vector<std::int64_t>& idx, const std::string& name) {
   try {
-    return fid_value(gather_rows(a, ia), gather_rows(b, ib), na, nb, &log);
+    return compute_stats(gather_rows(m, idx), name);
+  } catch (const InputError&) {
+    return std::nullopt;
+  }
+}
+
+// FID between two resampled statistics; NaN when either is missing or the FID fails.
+double fid_or_nan(const std::optional<GaussianStats>& a, const std::optional<GaussianStats>& b, const FidOptions& fo,
+                  ReplicateLog& log) {
+  if (!a || !b) return kNaN;
+  try {
+    return fid_stats(*a, *b, fo, &log);
   } catch (const InputError&) {
     return kNaN;
   }
@@ -101,7 +111,7 @@ void validate(const IntervalOptions& o) {
 }
 
 FidEstimates fid_estimates(const Matrix32& a, const Matrix32& b, const IntervalOptions& opt, const std::string& name_a,
-                           const std::string& name_b) {
+                           const std::string& name_b, const FidOptions& fid_opt) {
   validate(opt);
   if (a.cols != b.cols)
     throw InputError(name_a + " has dimension " + std::to_string(a.cols) + " but " + name_b + " has " +
@@ -117,7 +127,7 @@ FidEstimates fid_estimates(const Matrix32& a, const Matrix32& b, const IntervalO
     out.population = with_n(Estimate::null_because(why), n, pop_estimand);
     return out;
   }
-  out.point = frechet_distance(compute_stats(a, name_a), compute_stats(b, name_b));
+  out.point = frechet_distance(compute_stats(a, name_a), compute_stats(b, name_b), fid_opt);
   out.plug_in = with_n(Estimate::point(out.point.fid), n, plug_estimand);
   out.population = with_n(Estimate::null_because("no bootstrap replicates: no bias correction"), n, pop_estimand);
   if (opt.bootstrap == 0) return out;
@@ -129,9 +139,9 @@ FidEstimates fid_estimates(const Matrix32& a, const Matrix32& b, const IntervalO
   ReplicateLog log_outer, log_inner;
   for (int r = 0; r < opt.bootstrap; ++r) {
     const auto ia = stats::resample_indices(rng, a.rows), ib = stats::resample_indices(rng, b.rows);
-    outer.push_back(fid_rows(a, ia, b, ib, name_a, name_b, log_outer));
+    outer.push_back(fid_or_nan(stats_rows(a, ia, name_a), stats_rows(b, ib, name_b), fid_opt, log_outer));
     const auto ja = resample_of(rng, ia), jb = resample_of(rng, ib);
-    inner.push_back(fid_rows(a, ja, b, jb, name_a, name_b, log_inner));
+    inner.push_back(fid_or_nan(stats_rows(a, ja, name_a), stats_rows(b, jb, name_b), fid_opt, log_inner));
   }
   stats::finish_reflected_interval(out.point.fid, outer, opt.ci_level, kReflected, out.plug_in, 0.0);
   const double corrected = bias_corrected(out.point.fid, outer, inner);
@@ -177,7 +187,7 @@ Estimate kid_estimate(const Matrix32& a, const Matrix32& b, const KidOptions& ki
 }
 
 PrdcEstimates prdc_estimates(const Matrix32& real, const Matrix32& fake, int k, const IntervalOptions& opt,
-                             const std::string& name_real, const std::string& name_fake) {
+                             const std::string& name_real, const std::string& name_fake, PrdcResult* result) {
   validate(opt);
   if (k < 1) throw InputError("PRDC: k must be >= 1, got " + std::to_string(k));
   const long long n = real.rows + fake.rows;
@@ -190,6 +200,7 @@ PrdcEstimates prdc_estimates(const Matrix32& real, const Matrix32& fake, int k, 
     return out;
   }
   const PrdcResult p = prdc(real, fake, k, name_real, name_fake);
+  if (result) *result = p;
   out.precision = with_n(Estimate::point(p.precision), n, estimand);
   out.recall = with_n(Estimate::point(p.recall), n, estimand);
   out.density = with_n(Estimate::point(p.density), n, estimand);
@@ -233,17 +244,24 @@ Estimate fid_population_difference(const Matrix32& a, const Matrix32& b1, const 
     if (const std::string why = fid_size_problem(a.rows, b->rows, a.cols, name_a, b == &b1 ? name_b1 : name_b2);
         !why.empty())
       return with_n(Estimate::null_because(why), n, estimand);
-  const double d = fid_value(a, b2, name_a, name_b2) - fid_value(a, b1, name_a, name_b1);
+  const FidOptions fo;
+  const GaussianStats sa = compute_stats(a, name_a);
+  const double d = fid_stats(sa, compute_stats(b2, name_b2), fo, nullptr) - fid_stats(sa, compute_stats(b1, name_b1), fo, nullptr);
   if (opt.bootstrap == 0) return with_n(Estimate::null_because("no bootstrap replicates: no paired interval"), n, estimand);
   stats::Rng rng(stats::derive_seed(opt.seed, kDiffStream));
   std::vector<double> outer, inner;
   ReplicateLog log;
   for (int r = 0; r < opt.bootstrap; ++r) {
-    const auto ia = stats::resample_indices(rng, a.rows);  // the real set: resampled once for both
+    // The real set is resampled once for both, and its statistics computed once.
+    const auto ia = stats::resample_indices(rng, a.rows);
     const auto i1 = stats::resample_indices(rng, b1.rows), i2 = stats::resample_indices(rng, b2.rows);
-    outer.push_back(fid_rows(a, ia, b2, i2, name_a, name_b2, log) - fid_rows(a, ia, b1, i1, name_a, name_b1, log));
+    const auto ra = stats_rows(a, ia, name_a);
+    outer.push_back(fid_or_nan(ra, stats_rows(b2, i2, name_b2), fo, log) -
+                    fid_or_nan(ra, stats_rows(b1, i1, name_b1), fo, log));
     const auto ja = resample_of(rng, ia), j1 = resample_of(rng, i1), j2 = resample_of(rng, i2);
-    inner.push_back(fid_rows(a, ja, b2, j2, name_a, name_b2, log) - fid_rows(a, ja, b1, j1, name_a, name_b1, log));
+    const auto rja = stats_rows(a, ja, name_a);
+    inner.push_back(fid_or_nan(rja, stats_rows(b2, j2, name_b2), fo, log) -
+                    fid_or_nan(rja, stats_rows(b1, j1, name_b1), fo, log));
   }
   Estimate e = with_n(Estimate{}, n, estimand);
   const double corrected = bias_corrected(d, outer, inner);  // before `outer` is moved

@@ -137,11 +137,8 @@ DiversityResult diversity_of_images(std::int64_t n, const std::function<Image(st
     stats::finish_reflected_interval(mean, std::move(reps), opt.bootstrap.level,
                                      "basic bootstrap over images about the estimate", ci, -1.0, 1.0);
   }
+  if (const std::string why = diversity_size_problem(n); !why.empty()) ci = Estimate::null_because(why, n);
   ci.estimand = "expected MS-SSIM of two independent images of the distribution";
-  if (const std::string why = diversity_size_problem(n); !why.empty()) {
-    ci = Estimate::null_because(why, n);
-    ci.estimand = "expected MS-SSIM of two independent images of the distribution";
-  }
   r.ci = ci;
   return r;
 }

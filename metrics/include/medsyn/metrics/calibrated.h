@@ -49,14 +49,16 @@ struct FidEstimates {
   FidResult point;      // the full-sample computation with its diagnostics (fid = plug_in.value)
 };
 
-// FID of A vs B. Below the minimum size (sample_size.h) both estimates are null with the reason
-// and `point` is not computed (point.fid NaN).
+// FID of A vs B (`fid_opt`: eps for rank-deficient covariances, for the point estimate and the
+// replicates). Below the minimum size (sample_size.h) both estimates are null with the reason and
+// `point` is not computed (point.fid NaN).
 FidEstimates fid_estimates(const Matrix32& a, const Matrix32& b, const IntervalOptions& opt,
-                           const std::string& name_a = "A", const std::string& name_b = "B");
+                           const std::string& name_a = "A", const std::string& name_b = "B",
+                           const FidOptions& fid_opt = {});
 
 // KID with an interval for the population MMD^2. Replicate b uses KID subsets seeded from
 // (kid.seed, b); the subset size actually used for the point estimate is kept for the replicates.
-// `result` (optional) receives the full-sample KidResult (subsets, std, warnings).
+// `result` (optional) receives the full-sample KidResult (subsets, std, warnings) when computed.
 Estimate kid_estimate(const Matrix32& a, const Matrix32& b, const KidOptions& kid_opt, const IntervalOptions& opt,
                       const std::string& name_a = "A", const std::string& name_b = "B",
                       KidResult* result = nullptr);
@@ -65,8 +67,10 @@ struct PrdcEstimates {
   Estimate precision, recall, density, coverage;
 };
 // Real = A, generated = B, k neighbours. Below the minimum every estimate is null with the reason.
+// `result` (optional) receives the full-sample PrdcResult when it is computed.
 PrdcEstimates prdc_estimates(const Matrix32& real, const Matrix32& fake, int k, const IntervalOptions& opt,
-                             const std::string& name_real = "A", const std::string& name_fake = "B");
+                             const std::string& name_real = "A", const std::string& name_fake = "B",
+                             PrdcResult* result = nullptr);
 
 // Paired comparison of two synthetic sets B1, B2 against the same real set A: the difference
 // FID_pop(A, B2) - FID_pop(A, B1) of the bias-corrected estimates, with an interval from a paired
