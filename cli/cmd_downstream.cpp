@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "commands.h"
+#include "torch_command.h"
 #include "medsyn/core/error.h"
 #include "medsyn/core/json.h"
 #include "medsyn/downstream/experiment.h"
@@ -81,7 +82,7 @@ void register_downstream_commands(CLI::App& root) {
       ->capture_default_str();
   add_device_option(c, o.classifier.device);
   c->add_flag("--json", a->json_out, "Print the results JSON (without per-run records) on stdout");
-  c->callback([a, c] {
+  MEDSYN_TORCH_CALLBACK(c, a, [a, c] {
     auto& o = a->opt;
     o.real_dir = a->real;
     o.synthetic_dir = a->synthetic;

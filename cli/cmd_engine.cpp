@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "commands.h"
+#include "torch_command.h"
 #include "medsyn/core/error.h"
 #include "medsyn/core/fs.h"
 #include "medsyn/core/json.h"
@@ -80,7 +81,7 @@ void register_engine_commands(CLI::App& root) {
   train->add_flag("--resume", ta->resume, "Continue from the run's latest checkpoint");
   train->add_flag("--json", ta->json, "Print the result as JSON");
   add_device_option(train, ta->device);
-  train->callback([ta, steps_opt, batch_opt, seed_opt]() {
+  MEDSYN_TORCH_CALLBACK(train, ta, [ta, steps_opt, batch_opt, seed_opt]() {
     init_runtime();
     engine::TrainOptions o;
     for (const auto& d : split_list(ta->data)) o.data.push_back(d);
@@ -140,7 +141,7 @@ void register_engine_commands(CLI::App& root) {
   auto* batch_o = gen->add_option("--batch", ga->batch, "Images per forward batch");
   gen->add_flag("--json", ga->json, "Print a JSON summary");
   add_device_option(gen, ga->device);
-  gen->callback([ga, p1, p2, steps_o, sampler_o, guid_o, eta_o, batch_o]() {
+  MEDSYN_TORCH_CALLBACK(gen, ga, [ga, p1, p2, steps_o, sampler_o, guid_o, eta_o, batch_o]() {
     init_runtime();
     if (!p1->count() && !p2->count()) throw InputError("generate: give --prompt TEXT or --prompts FILE");
     engine::GenerateOptions o;
@@ -187,7 +188,7 @@ void register_engine_commands(CLI::App& root) {
   cost->add_flag("--no-measure", ca->no_measure, "Skip the timing measurements");
   cost->add_flag("--json", ca->json, "Print JSON (includes the per-layer list)");
   add_device_option(cost, ca->device);
-  cost->callback([ca, c1, c2]() {
+  MEDSYN_TORCH_CALLBACK(cost, ca, [ca, c1, c2]() {
     init_runtime();
     if (!c1->count() && !c2->count()) throw InputError("engine cost: give --checkpoint RUN_DIR or --config engine.json");
     engine::CostOptions o;

@@ -14,7 +14,7 @@
 #include "medsyn/metrics/feature_extract.h"
 #include "medsyn/metrics/fidelity.h"
 #include "medsyn/metrics/stats.h"
-#include "medsyn/torch/runtime.h"
+#include "medsyn/core/torch_bridge.h"
 
 namespace fs = std::filesystem;
 

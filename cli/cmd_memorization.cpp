@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "commands.h"
+#include "torch_command.h"
 #include "medsyn/core/error.h"
 #include "medsyn/core/parse.h"
 #include "medsyn/core/json.h"
@@ -142,7 +143,9 @@ void run_plant(const PlantArgs& a) {
 }  // namespace
 
 void register_memorization_commands(CLI::App& root) {
+#ifndef MEDSYN_CLI_LITE  // without LibTorch, make_extractor answers builtin:contrastive: with NeedsTorch
   register_extractors();  // builtin:contrastive: for every command that takes an extractor spec
+#endif
 
   auto a = std::make_shared<AuditArgs>();
   auto* mem = root.add_subcommand(
@@ -179,7 +182,7 @@ void register_memorization_commands(CLI::App& root) {
   mem->add_flag("--no-cache", a->no_cache, "Neither read nor write the embedding and index caches");
   mem->add_option("--cache-dir", a->cache_dir, "Cache root (default $MEDSYN_CACHE_DIR or ~/.cache/medsynbench)");
   mem->add_flag("--json", a->json, "Print summary.json to stdout");
-  mem->callback([mem, a] {
+  MEDSYN_TORCH_CALLBACK(mem, a, [mem, a] {
     if (!mem->get_subcommands().empty()) return;  // `memorization train-embedder` ran instead
     run_audit_cmd(*a);
   });
@@ -211,7 +214,7 @@ void register_memorization_commands(CLI::App& root) {
   tr->add_option("--max-images", t->o.max_images, "Use at most the first N images (0 = all)")->capture_default_str();
   add_device_option(tr, t->o.device);
   tr->add_flag("--json", t->json, "Print a JSON report");
-  tr->callback([t] { run_train(*t); });
+  MEDSYN_TORCH_CALLBACK(tr, t, [t] { run_train(*t); });
 
   auto p = std::make_shared<PlantArgs>();
   auto* pl = mem->add_subcommand(
@@ -226,7 +229,7 @@ void register_memorization_commands(CLI::App& root) {
   pl->add_option("--max-train", p->o.max_train, "Random subset of the training split (0 = all)")->capture_default_str();
   pl->add_option("--max-test", p->o.max_test, "Random subset of the test split (0 = all)")->capture_default_str();
   pl->add_flag("--json", p->json, "Print JSON");
-  pl->callback([p] { run_plant(*p); });
+  MEDSYN_TORCH_CALLBACK(pl, p, [p] { run_plant(*p); });
 }
 
 }  // namespace medsyn::cli

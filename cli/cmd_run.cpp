@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "commands.h"
+#include "torch_command.h"
 #include "medsyn/core/error.h"
 #include "medsyn/core/json.h"
 #include "medsyn/suites/runner.h"
@@ -28,7 +29,7 @@ void register_run_commands(CLI::App& root) {
   c->add_option("--limit", a->limit, "Cap images per split and generated images per modality (quick runs)");
   c->add_option("--device", a->device, "Compute device: cpu | cuda | cuda:N (default: the suite's device, else cpu)");
   c->add_flag("--json", a->json, "Print the run summary as JSON");
-  c->callback([a, c] {
+  MEDSYN_TORCH_CALLBACK(c, a, [a, c] {
     suites::RunOptions o;
     o.suite_file = a->suite;
     o.out = a->out;

@@ -1,4 +1,5 @@
-// PNG / JPEG / TIFF through the image reader (OpenCV decoders, our size checks and conversion).
+// PNG / JPEG / TIFF / BMP through the image reader (libpng, libjpeg-turbo, libtiff and our BMP
+// reader behind our size checks and conversion; core/src/codecs/).
 // The extension follows the input's magic bytes, as a user's file name would.
 #include <cstring>
 

@@ -1,6 +1,7 @@
 #include "medsyn/core/download.h"
 
-#include <curl/curl.h>
+#include <curl/curl.h>  // types and constants only: libcurl itself is opened on first use
+#include <dlfcn.h>
 
 #include <cstdio>
 #include <memory>
@@ -41,43 +42,75 @@ int progress_cb(void* user, curl_off_t total, curl_off_t now, curl_off_t, curl_o
   return 0;
 }
 
-void curl_global() {
-  static std::once_flag once;
-  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+// libcurl and the TLS, Kerberos and LDAP libraries it links add ~20 shared objects and ~10 ms to
+// the start of every medsynbench command, and only `data fetch` downloads: so it is opened here,
+// on the first download (docs/architecture.md "Two executables").
+struct Curl {
+  CURLcode (*global_init)(long);
+  CURL* (*easy_init)();
+  void (*easy_cleanup)(CURL*);
+  CURLcode (*easy_setopt)(CURL*, CURLoption, ...);
+  CURLcode (*easy_perform)(CURL*);
+  const char* (*easy_strerror)(CURLcode);
+};
+
+template <typename F>
+void bind(void* lib, const char* name, F& f) {
+  f = reinterpret_cast<F>(dlsym(lib, name));
+  if (!f) throw Error(std::string("libcurl.so.4 has no ") + name);
+}
+
+const Curl& curl_api() {
+  static const Curl api = [] {
+    void* lib = dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL);
+    if (!lib)
+      throw Error(std::string("downloads need libcurl (Debian package libcurl4): cannot load libcurl.so.4: ") + dlerror());
+    Curl c{};
+    bind(lib, "curl_global_init", c.global_init);
+    bind(lib, "curl_easy_init", c.easy_init);
+    bind(lib, "curl_easy_cleanup", c.easy_cleanup);
+    bind(lib, "curl_easy_setopt", c.easy_setopt);
+    bind(lib, "curl_easy_perform", c.easy_perform);
+    bind(lib, "curl_easy_strerror", c.easy_strerror);
+    c.global_init(CURL_GLOBAL_DEFAULT);
+    return c;
+  }();
+  return api;
 }
 
 }  // namespace
 
 void download_url(const std::string& url, const fs::path& dest) {
-  curl_global();
+  const Curl& c = curl_api();
   if (dest.has_parent_path()) ensure_dir(dest.parent_path());
   const fs::path tmp = temp_path_for(dest);
   Sink sink;
   sink.f = std::fopen(tmp.c_str(), "wb");
   if (!sink.f) throw InputError(at_file(dest.string(), "cannot write download"));
-  std::unique_ptr<CURL, void (*)(CURL*)> curl(curl_easy_init(), curl_easy_cleanup);
+  std::unique_ptr<CURL, void (*)(CURL*)> curl(c.easy_init(), c.easy_cleanup);
+  if (!curl) throw Error("libcurl: curl_easy_init failed");
   char errbuf[CURL_ERROR_SIZE] = {0};
-  curl_easy_setopt(curl.get(), CURLOPT_URL, url.c_str());
-  curl_easy_setopt(curl.get(), CURLOPT_FOLLOWLOCATION, 1L);
-  curl_easy_setopt(curl.get(), CURLOPT_FAILONERROR, 1L);
-  curl_easy_setopt(curl.get(), CURLOPT_ERRORBUFFER, errbuf);
-  curl_easy_setopt(curl.get(), CURLOPT_WRITEFUNCTION, write_cb);
-  curl_easy_setopt(curl.get(), CURLOPT_WRITEDATA, &sink);
-  curl_easy_setopt(curl.get(), CURLOPT_NOPROGRESS, 0L);
-  curl_easy_setopt(curl.get(), CURLOPT_XFERINFOFUNCTION, progress_cb);
-  curl_easy_setopt(curl.get(), CURLOPT_XFERINFODATA, &sink);
-  curl_easy_setopt(curl.get(), CURLOPT_CONNECTTIMEOUT, 30L);
-  curl_easy_setopt(curl.get(), CURLOPT_LOW_SPEED_LIMIT, 1L);   // abort stalled transfers
-  curl_easy_setopt(curl.get(), CURLOPT_LOW_SPEED_TIME, 120L);
-  curl_easy_setopt(curl.get(), CURLOPT_USERAGENT, "medsynbench");
-  const CURLcode rc = curl_easy_perform(curl.get());
+  c.easy_setopt(curl.get(), CURLOPT_URL, url.c_str());
+  c.easy_setopt(curl.get(), CURLOPT_FOLLOWLOCATION, 1L);
+  c.easy_setopt(curl.get(), CURLOPT_FAILONERROR, 1L);
+  c.easy_setopt(curl.get(), CURLOPT_ERRORBUFFER, errbuf);
+  c.easy_setopt(curl.get(), CURLOPT_WRITEFUNCTION, write_cb);
+  c.easy_setopt(curl.get(), CURLOPT_WRITEDATA, &sink);
+  c.easy_setopt(curl.get(), CURLOPT_NOPROGRESS, 0L);
+  c.easy_setopt(curl.get(), CURLOPT_XFERINFOFUNCTION, progress_cb);
+  c.easy_setopt(curl.get(), CURLOPT_XFERINFODATA, &sink);
+  c.easy_setopt(curl.get(), CURLOPT_CONNECTTIMEOUT, 30L);
+  c.easy_setopt(curl.get(), CURLOPT_LOW_SPEED_LIMIT, 1L);   // abort stalled transfers
+  c.easy_setopt(curl.get(), CURLOPT_LOW_SPEED_TIME, 120L);
+  c.easy_setopt(curl.get(), CURLOPT_USERAGENT, "medsynbench");
+  const CURLcode rc = c.easy_perform(curl.get());
   const bool write_ok = std::fflush(sink.f) == 0;
   std::fclose(sink.f);
   if (sink.progress) sink.progress->finish();
   std::error_code ec;
   if (rc != CURLE_OK || !write_ok) {
     fs::remove(tmp, ec);
-    const std::string why = rc != CURLE_OK ? (errbuf[0] ? errbuf : curl_easy_strerror(rc)) : "write to disk failed";
+    const std::string why = rc != CURLE_OK ? (errbuf[0] ? errbuf : c.easy_strerror(rc)) : "write to disk failed";
     throw InputError(at_file(url, "download failed: " + why));
   }
   fs::rename(tmp, dest, ec);

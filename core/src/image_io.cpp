@@ -6,11 +6,7 @@
 #include <cstring>
 #include <utility>
 
-#include <opencv2/core.hpp>
-#include <opencv2/core/utils/logger.hpp>
-#include <opencv2/imgcodecs.hpp>
-#include <opencv2/imgproc.hpp>
-
+#include "codecs/codecs.h"
 #include "medsyn/core/error.h"
 #include "medsyn/core/fs.h"
 
@@ -46,16 +42,21 @@ bool png_has_iend(const std::vector<std::uint8_t>& b) {
   return b.size() >= 20 && std::search(b.end() - 20, b.end(), iend, iend + 8) != b.end();
 }
 
-// Largest raster decoded: 2^28 pixels (16384 x 16384). OpenCV's own limit (2^30) would let a
-// 100-byte PNG make it allocate gigabytes before the truncated data is noticed.
-constexpr std::uint64_t kMaxPixels = 1ull << 28;
+using codecs::kMaxPixels;
+
+bool is_bmp(const std::vector<std::uint8_t>& b) { return b.size() >= 2 && b[0] == 'B' && b[1] == 'M'; }
+// Classic TIFF (42) and BigTIFF (43), little or big endian.
+bool is_tiff(const std::vector<std::uint8_t>& b) {
+  return b.size() >= 4 && ((b[0] == 'I' && b[1] == 'I' && (b[2] == 42 || b[2] == 43) && b[3] == 0) ||
+                           (b[0] == 'M' && b[1] == 'M' && b[2] == 0 && (b[3] == 42 || b[3] == 43)));
+}
 
 std::uint32_t be32(const std::uint8_t* p) { return (std::uint32_t(p[0]) << 24) | (p[1] << 16) | (p[2] << 8) | p[3]; }
 std::uint16_t be16(const std::uint8_t* p) { return static_cast<std::uint16_t>((p[0] << 8) | p[1]); }
 std::uint32_t le32(const std::uint8_t* p) { return (std::uint32_t(p[3]) << 24) | (p[2] << 16) | (p[1] << 8) | p[0]; }
 
 // Width and height declared in the header of a PNG, JPEG, BMP or TIFF (first image), read
-// without decoding; {0, 0} when the header cannot be understood (OpenCV then decides).
+// without decoding; {0, 0} when the header cannot be understood (the decoder then checks).
 std::pair<std::uint64_t, std::uint64_t> declared_size(const std::vector<std::uint8_t>& b) {
   const std::size_t n = b.size();
   if (is_png(b) && n >= 24 && std::memcmp(b.data() + 12, "IHDR", 4) == 0) return {be32(&b[16]), be32(&b[20])};
@@ -124,33 +125,26 @@ const std::vector<float>& lut_u16() {
   return lut;
 }
 
-Image mat_to_image(const cv::Mat& m_in, const std::string& name) {
-  const int depth = m_in.depth();
-  if (depth != CV_8U && depth != CV_16U && depth != CV_32F)
-    throw InputError(at_file(name, "unsupported pixel depth (expected 8-bit, 16-bit or float)"));
-  const int ch = m_in.channels();
-  if (ch != 1 && ch != 3 && ch != 4 && ch != 2)
-    throw InputError(at_file(name, "unsupported channel count " + std::to_string(ch)));
-  cv::Mat m = m_in;
-  if (ch == 3) cv::cvtColor(m_in, m, cv::COLOR_BGR2RGB);
-  if (ch == 4) cv::cvtColor(m_in, m, cv::COLOR_BGRA2RGBA);
-  Image img(ch, m.rows, m.cols);
-  const std::size_t plane = static_cast<std::size_t>(m.rows) * m.cols;
-  for (int y = 0; y < m.rows; ++y) {
-    for (int x = 0; x < m.cols; ++x) {
-      const std::size_t i = static_cast<std::size_t>(y) * m.cols + x;
-      for (int c = 0; c < ch; ++c) {
-        float v;
-        if (depth == CV_8U) v = lut_u8()[m.ptr<std::uint8_t>(y)[x * ch + c]];
-        else if (depth == CV_16U) v = lut_u16()[m.ptr<std::uint16_t>(y)[x * ch + c]];
-        else {
-          v = m.ptr<float>(y)[x * ch + c];
-          if (!std::isfinite(v)) throw InputError(at_file(name, "contains NaN or Inf pixel values"));
-        }
-        img.data[c * plane + i] = v;
+Image raster_to_image(const codecs::Raster& r, const std::string& name) {
+  Image img(r.channels, r.height, r.width);
+  const std::size_t plane = static_cast<std::size_t>(r.height) * r.width;
+  const std::uint8_t* src = r.data.data();
+  for (std::size_t i = 0; i < plane; ++i)
+    for (int c = 0; c < r.channels; ++c) {  // interleaved -> planar
+      const std::size_t k = i * r.channels + c;
+      float v;
+      if (r.depth == 8) {
+        v = lut_u8()[src[k]];
+      } else if (r.depth == 16) {
+        std::uint16_t s;
+        std::memcpy(&s, src + 2 * k, 2);
+        v = lut_u16()[s];
+      } else {
+        std::memcpy(&v, src + 4 * k, 4);
+        if (!std::isfinite(v)) throw InputError(at_file(name, "contains NaN or Inf pixel values"));
       }
+      img.data[c * plane + i] = v;
     }
-  }
   return img;
 }
 
@@ -170,17 +164,15 @@ Image decode_image(const std::vector<std::uint8_t>& bytes, const std::string& na
     throw InputError(at_file(name, "truncated or corrupt PNG (no IEND chunk)"));
   const auto [dw, dh] = declared_size(bytes);
   if (dw * dh > kMaxPixels)  // both < 2^32: the product fits
-    throw InputError(at_file(name, "declares " + std::to_string(dw) + " x " + std::to_string(dh) +
-                                       " pixels, more than the limit of " + std::to_string(kMaxPixels) + " per image"));
-  cv::utils::logging::setLogLevel(cv::utils::logging::LOG_LEVEL_SILENT);
-  cv::Mat m;
-  try {
-    m = cv::imdecode(bytes, cv::IMREAD_UNCHANGED | cv::IMREAD_ANYDEPTH | cv::IMREAD_ANYCOLOR);
-  } catch (const cv::Exception& e) {
-    throw InputError(at_file(name, std::string("cannot decode image: ") + e.what()));
-  }
-  if (m.empty()) throw InputError(at_file(name, "cannot decode image (corrupt, truncated or unsupported format)"));
-  return mat_to_image(m, name);
+    throw InputError(at_file(name, codecs::too_many_pixels(dw, dh)));
+  codecs::Raster r;
+  const std::uint8_t* p = bytes.data();
+  if (is_png(bytes)) r = codecs::decode_png(p, bytes.size(), name);
+  else if (is_jpeg(bytes)) r = codecs::decode_jpeg(p, bytes.size(), name);
+  else if (is_tiff(bytes)) r = codecs::decode_tiff(p, bytes.size(), name);
+  else if (is_bmp(bytes)) r = codecs::decode_bmp(p, bytes.size(), name);
+  else throw InputError(at_file(name, "cannot decode image (not a PNG, JPEG, TIFF or BMP file)"));
+  return raster_to_image(r, name);
 }
 
 Image read_image(const fs::path& path) {
@@ -213,23 +205,31 @@ std::vector<std::uint8_t> encode_png(const Image& img, int bit_depth) {
   if (img.empty()) throw InputError("encode_png: empty image");
   if (img.channels != 1 && img.channels != 3 && img.channels != 4)
     throw InputError("encode_png: PNG needs 1, 3 or 4 channels, got " + std::to_string(img.channels));
-  const int depth = bit_depth == 16 ? CV_16U : CV_8U;
-  const double maxv = bit_depth == 16 ? 65535.0 : 255.0;
-  std::vector<cv::Mat> planes;
-  for (int c = 0; c < img.channels; ++c) {
-    cv::Mat p(img.height, img.width, CV_32F, const_cast<float*>(img.plane(c)));
-    cv::Mat clipped = cv::max(cv::min(p, 1.0), 0.0);
-    cv::Mat q;
-    clipped.convertTo(q, depth, maxv);  // rounds to nearest
-    planes.push_back(q);
-  }
-  cv::Mat merged;
-  cv::merge(planes, merged);
-  if (img.channels == 3) cv::cvtColor(merged, merged, cv::COLOR_RGB2BGR);
-  if (img.channels == 4) cv::cvtColor(merged, merged, cv::COLOR_RGBA2BGRA);
-  std::vector<std::uint8_t> buf;
-  if (!cv::imencode(".png", merged, buf)) throw Error("encode_png: OpenCV failed to encode");
-  return buf;
+  // Quantisation as OpenCV's convertTo(CV_8U / CV_16U, scale) did before: clip to [0, 1], multiply
+  // in float, round half to even (cvRound; std::nearbyint in the default rounding mode). NaN -> 0.
+  const bool wide = bit_depth == 16;
+  const float scale = wide ? 65535.f : 255.f;
+  codecs::Raster r;
+  r.width = img.width;
+  r.height = img.height;
+  r.channels = img.channels;
+  r.depth = wide ? 16 : 8;
+  const std::size_t plane = static_cast<std::size_t>(img.height) * img.width;
+  r.data.resize(plane * img.channels * r.sample_bytes());
+  for (int c = 0; c < img.channels; ++c)
+    for (std::size_t i = 0; i < plane; ++i) {
+      const float v = img.data[c * plane + i];
+      const float clipped = v > 0.f ? (v < 1.f ? v : 1.f) : 0.f;
+      const float q = std::nearbyint(clipped * scale);
+      const std::size_t k = i * img.channels + c;
+      if (wide) {
+        const auto s = static_cast<std::uint16_t>(q);
+        std::memcpy(&r.data[2 * k], &s, 2);
+      } else {
+        r.data[k] = static_cast<std::uint8_t>(q);
+      }
+    }
+  return codecs::encode_png(r);
 }
 
 void write_png(const fs::path& path, const Image& img, int bit_depth) {

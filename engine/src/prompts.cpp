@@ -1,10 +1,16 @@
-// Prompt table, run config loading and seed mixing (no LibTorch).
+// Prompt table, run config loading, checkpoint selection and seed mixing (no LibTorch).
 #include <algorithm>
 #include <cctype>
+#include <cstdint>
+#include <system_error>
+#include <utility>
+#include <vector>
 
 #include "medsyn/core/error.h"
 #include "medsyn/core/fs.h"
+#include "medsyn/core/hashing.h"
 #include "medsyn/core/json.h"
+#include "medsyn/core/progress.h"
 #include "medsyn/engine/engine.h"
 
 namespace medsyn::engine {
@@ -91,6 +97,87 @@ PromptTable load_prompt_table(const std::filesystem::path& run_dir) {
 
 EngineConfig load_run_config(const std::filesystem::path& run_dir) { return load_config(run_dir / "config.json"); }
 
+namespace {
+
+namespace fs = std::filesystem;
+
+// The step of a checkpoint folder named "step-" + at least 8 digits (train.cpp's step_name), or -1.
+long long checkpoint_step(const std::string& name) {
+  if (name.rfind("step-", 0) != 0 || name.size() < 13 || name.size() > 23) return -1;
+  long long v = 0;
+  for (std::size_t i = 5; i < name.size(); ++i) {
+    if (name[i] < '0' || name[i] > '9') return -1;
+    v = v * 10 + (name[i] - '0');
+  }
+  return v;
+}
+
+// What the loaders need from a checkpoint written before state.json recorded its files.
+constexpr const char* kCheckpointFiles[] = {"model.pt", "ema.pt", "optim.pt", "train_log.jsonl"};
+
+std::string file_problem(const fs::path& p, const std::string& name) {
+  std::error_code ec;
+  const auto st = fs::status(p, ec);
+  if (!fs::exists(st)) return name + " is missing";
+  if (!fs::is_regular_file(st)) return name + " is not a regular file";
+  return "";
+}
+
+}  // namespace
+
+std::string checkpoint_problem(const std::filesystem::path& dir) {
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) return "the folder is missing (or not a folder)";
+  const fs::path sp = dir / "state.json";
+  if (auto why = file_problem(sp, "state.json"); !why.empty()) return why;
+  json state;
+  try {
+    state = read_json_file(sp);
+  } catch (const InputError& e) {
+    return std::string("state.json is unreadable (") + e.what() + ")";
+  }
+  if (!state.is_object() || !state.contains("step") || !state["step"].is_number_integer())
+    return "state.json has no integer 'step'";
+  if (!state.contains("files")) {  // older checkpoints: the files must at least be there and non-empty
+    for (const char* f : kCheckpointFiles) {
+      if (auto why = file_problem(dir / f, f); !why.empty()) return why;
+      if (fs::file_size(dir / f, ec) == 0) return std::string(f) + " is empty";
+    }
+    return "";
+  }
+  const json& files = state["files"];
+  if (!files.is_object()) return "state.json field 'files' is not an object";
+  for (const char* f : kCheckpointFiles)
+    if (!files.contains(f)) return std::string("state.json field 'files' does not list ") + f;
+  // Sizes first (cheap: a truncated file is found without reading anything), then the hashes.
+  for (auto it = files.begin(); it != files.end(); ++it) {
+    const std::string& name = it.key();
+    const json& rec = it.value();
+    if (!is_safe_relative_path(name) || name.find('/') != std::string::npos)
+      return "state.json field 'files' names '" + name + "', not a file of the checkpoint folder";
+    if (!rec.is_object() || !rec.contains("bytes") || !rec["bytes"].is_number_integer() ||
+        (!rec["bytes"].is_number_unsigned() && rec["bytes"].get<long long>() < 0) || !rec.contains("sha256") ||
+        !rec["sha256"].is_string())
+      return "state.json field 'files." + name + "' needs 'bytes' and 'sha256'";
+    if (auto why = file_problem(dir / name, name); !why.empty()) return why;
+    const std::uint64_t want = rec["bytes"].get<std::uint64_t>(), have = fs::file_size(dir / name, ec);
+    if (ec) return name + " cannot be read: " + ec.message();
+    if (have < want)
+      return name + " is truncated (" + std::to_string(have) + " of " + std::to_string(want) + " bytes)";
+    if (have != want) return name + " has " + std::to_string(have) + " bytes, " + std::to_string(want) + " recorded";
+  }
+  for (auto it = files.begin(); it != files.end(); ++it) {
+    std::string h;
+    try {
+      h = sha256_file(dir / it.key());
+    } catch (const InputError& e) {
+      return it.key() + " cannot be read (" + e.what() + ")";
+    }
+    if (h != it.value()["sha256"].get<std::string>()) return it.key() + " does not match its recorded sha256 (corrupt)";
+  }
+  return "";
+}
+
 std::filesystem::path latest_checkpoint(const std::filesystem::path& run_dir) {
   const auto file = run_dir / "latest.json";
   const auto lj = read_json_file(file);
@@ -99,7 +186,36 @@ std::filesystem::path latest_checkpoint(const std::filesystem::path& run_dir) {
   const std::string rel = lj["checkpoint"].get<std::string>();
   if (!is_safe_relative_path(rel))
     throw InputError(at_file(file.string(), "checkpoint '" + rel + "' is outside the run folder; refused"));
-  return run_dir / rel;
+  const fs::path newest = run_dir / rel;
+  const std::string why = checkpoint_problem(newest);
+  if (why.empty()) return newest;
+
+  // Fall back to the newest intact earlier checkpoint: real folders (not links) named step-N in
+  // run_dir/checkpoints with N below the damaged one's step, newest first.
+  long long below = checkpoint_step(newest.filename().string());
+  if (below < 0 && lj.contains("step") && lj["step"].is_number_integer()) below = lj["step"].get<long long>();
+  std::vector<std::pair<long long, fs::path>> older;
+  std::error_code ec;
+  for (fs::directory_iterator it(run_dir / "checkpoints", ec), end; !ec && it != end; it.increment(ec)) {
+    const long long step = checkpoint_step(it->path().filename().string());
+    std::error_code e2;
+    if (step < 0 || !fs::is_directory(it->symlink_status(e2))) continue;
+    if ((below >= 0 && step >= below) || it->path().filename() == newest.filename()) continue;
+    older.emplace_back(step, it->path());
+  }
+  std::sort(older.begin(), older.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+  std::string also;  // earlier checkpoints found damaged too, "checkpoints/step-N (why); ..."
+  for (const auto& [step, dir] : older) {
+    const std::string w = checkpoint_problem(dir);
+    if (!w.empty()) {
+      also += "; checkpoints/" + dir.filename().string() + " (" + w + ")";
+      continue;
+    }
+    log_warn("the newest checkpoint " + newest.string() + " is damaged: " + why + "; using the previous intact checkpoint " +
+             dir.string() + " (step " + std::to_string(step) + ")" + (also.empty() ? "" : "; also damaged: " + also.substr(2)));
+    return dir;
+  }
+  throw InputError(at_file(run_dir.string(), "no intact checkpoint in this training run: " + rel + " (" + why + ")" + also));
 }
 
 }  // namespace medsyn::engine

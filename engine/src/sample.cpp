@@ -134,6 +134,9 @@ LoadedRun load_run(const fs::path& path, const torch::Device& dev, bool use_ema)
     r.run_dir = path;
     r.checkpoint_dir = latest_checkpoint(path);
   } else if (fs::exists(path / "state.json")) {
+    // A checkpoint chosen by hand is used as it is or refused (no fallback to another one).
+    if (const auto why = checkpoint_problem(path); !why.empty())
+      throw InputError(at_file(path.string(), "damaged checkpoint: " + why));
     r.checkpoint_dir = path;
     r.run_dir = path.parent_path().parent_path();
   } else {

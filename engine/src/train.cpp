@@ -304,8 +304,14 @@ void write_checkpoint(const fs::path& out, int step, DiffusionTrainer& tr, const
   state["rng"] = {{"scheme", "per-step: mt19937_64(mix_seed(seed, 2k)) for indices/dropout/flips, CPU torch generator mix_seed(seed, 2k+1) for timesteps and noise"},
                   {"next_step", step}};
   state["written_at"] = utc_now_iso8601();
-  write_json_file(tmp / "state.json", state);
   atomic_write_text(tmp / "train_log.jsonl", log_text(log));
+  // Size and sha256 of every other file: latest_checkpoint (prompts.cpp) checks them before use,
+  // so a truncated or corrupted newest checkpoint is detected without LibTorch and skipped.
+  json files = json::object();
+  for (const char* f : {"model.pt", "ema.pt", "optim.pt", "train_log.jsonl"})
+    files[f] = {{"bytes", static_cast<std::uint64_t>(fs::file_size(tmp / f))}, {"sha256", sha256_file(tmp / f)}};
+  state["files"] = files;
+  write_json_file(tmp / "state.json", state);
   fs::remove_all(final_dir);
   fs::rename(tmp, final_dir);
   write_json_file(out / "latest.json", json{{"checkpoint", "checkpoints/" + step_name(step)}, {"step", step},

@@ -24,15 +24,6 @@ using idx_t = faiss::Index::idx_t;
 
 namespace medsyn::memorization {
 
-const char* to_string(IndexKind k) {
-  switch (k) {
-    case IndexKind::flat: return "flat";
-    case IndexKind::ivf: return "ivf";
-    case IndexKind::hnsw: return "hnsw";
-  }
-  return "?";
-}
-
 IndexKind index_kind_from_string(const std::string& s) {
   if (s == "flat") return IndexKind::flat;
   if (s == "ivf") return IndexKind::ivf;

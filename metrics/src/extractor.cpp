@@ -11,13 +11,9 @@
 #include "medsyn/core/error.h"
 #include "medsyn/core/parse.h"
 #include "medsyn/core/json.h"
-#include "medsyn/torch/runtime.h"
+#include "medsyn/core/torch_bridge.h"
 
 namespace medsyn {
-
-// Defined in extractor_torchscript.cpp (the only TU of this library that includes LibTorch).
-std::unique_ptr<FeatureExtractor> make_torchscript_extractor(const std::string& rest, const std::string& device,
-                                                             const std::string& preset);
 
 namespace {
 
@@ -293,17 +289,10 @@ std::unique_ptr<FeatureExtractor> make_extractor(const std::string& spec, const 
       return f(spec.substr(best_len), device);
     }
   }
-  const std::string preset_prefix = "torchscript-preset:";
-  if (spec.rfind(preset_prefix, 0) == 0) {
-    const std::string rest = spec.substr(preset_prefix.size());
-    const auto colon = rest.find(':');
-    const std::string name = rest.substr(0, colon);
-    if (name != "clean-fid-inception" || colon == std::string::npos)
-      throw InputError("extractor '" + spec + "': unknown preset '" + name +
-                       "' (known: torchscript-preset:clean-fid-inception:PATH)");
-    return make_torchscript_extractor(rest.substr(colon + 1), device, name);
-  }
-  if (spec.rfind("torchscript:", 0) == 0) return make_torchscript_extractor(spec.substr(12), device, "");
+  // The TorchScript (and contrastive) extractors register themselves where LibTorch is linked
+  // (medsyn_metrics_torch, medsyn_memorization); without it they are LibTorch's to build.
+  for (const char* torch_prefix : {"torchscript:", "torchscript-preset:", "builtin:contrastive:"})
+    if (spec.rfind(torch_prefix, 0) == 0 && !torch_available()) throw NeedsTorch("extractor '" + spec + "'");
   const std::string body = split_spec_options(spec).body;
   if (body == "builtin:pixels" || body.rfind("builtin:pixels:", 0) == 0) return make_pixels(spec, device);
   std::string known = "torchscript:PATH, torchscript-preset:clean-fid-inception:PATH, builtin:pixels[:SIZE]";

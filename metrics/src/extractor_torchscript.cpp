@@ -215,4 +215,30 @@ std::unique_ptr<FeatureExtractor> make_torchscript_extractor(const std::string& 
   return std::make_unique<TorchScriptExtractor>(fs::path(parts.body), std::move(spec), std::move(mo), device, preset);
 }
 
+namespace {
+
+// "clean-fid-inception:PATH[?opts]" after the "torchscript-preset:" prefix.
+std::unique_ptr<FeatureExtractor> make_preset_extractor(const std::string& rest, const std::string& device) {
+  const auto colon = rest.find(':');
+  const std::string name = rest.substr(0, colon);
+  if (name != "clean-fid-inception" || colon == std::string::npos)
+    throw InputError("extractor 'torchscript-preset:" + rest + "': unknown preset '" + name +
+                     "' (known: torchscript-preset:clean-fid-inception:PATH)");
+  return make_torchscript_extractor(rest.substr(colon + 1), device, name);
+}
+
+// Registered at start-up wherever this library is linked; the INTERFACE link option
+// -u medsyn_metrics_torch_linked (metrics/CMakeLists.txt) keeps this object in every such link.
+[[maybe_unused]] const bool g_registered = [] {
+  register_extractor_factory("torchscript:", [](const std::string& rest, const std::string& device) {
+    return make_torchscript_extractor(rest, device, "");
+  });
+  register_extractor_factory("torchscript-preset:", make_preset_extractor);
+  return true;
+}();
+
+}  // namespace
+
 }  // namespace medsyn
+
+extern "C" const int medsyn_metrics_torch_linked = 1;

@@ -1,14 +1,14 @@
-// The one stage list, stage names for the CLI, and compute_unit (run_context.h).
-#include <algorithm>
-#include <sstream>
-
+// What each stage does (planning and computing its units), in the order of stage_names()
+// (stage_names.cpp, the one stage list), and compute_unit (run_context.h).
 #include "medsyn/core/error.h"
+#include "medsyn/suites/runner.h"
 #include "run_context.h"
 
 namespace medsyn::suites {
 
 const std::vector<Stage>& stage_table() {
-  static const std::vector<Stage> t = {
+  static const std::vector<Stage> t = [] {
+    const std::vector<Stage> table = {
       {"data", "import each dataset; per modality the real splits (train, val, test) and the holdout", "", plan_data,
        compute_data},
       {"train", "train the models with source \"train\" (a killed unit resumes from its last checkpoint)", "", plan_train,
@@ -27,38 +27,14 @@ const std::vector<Stage>& stage_table() {
       {"compute", "engine cost per model (params, FLOPs, wall time, steps, images/s)", "compute", plan_compute,
        compute_compute},
       {"report", "results.json and report/ (always rebuilt from the units)", "", nullptr, nullptr},
-  };
-  return t;
-}
-
-const std::vector<std::string>& stage_names() {
-  static const std::vector<std::string> names = [] {
-    std::vector<std::string> n;
-    for (const auto& s : stage_table()) n.push_back(s.name);
-    return n;
+    };
+    // The torch-free `suite validate` and `run --only` read stage_names(); this table must follow it.
+    bool same = table.size() == stage_names().size();
+    for (std::size_t i = 0; same && i < table.size(); ++i) same = stage_names()[i] == table[i].name;
+    if (!same) throw Error("internal: stage_table() does not follow stage_names() (suites/src/stage_names.cpp)");
+    return table;
   }();
-  return names;
-}
-
-std::string stage_list(const std::string& separator) {
-  std::string out;
-  for (const auto& s : stage_names()) out += (out.empty() ? "" : separator) + s;
-  return out;
-}
-
-std::vector<std::string> parse_stage_list(const std::string& text) {
-  std::vector<std::string> out;
-  std::stringstream ss(text);
-  std::string item;
-  while (std::getline(ss, item, ',')) {
-    if (item.empty()) continue;
-    const auto& all = stage_names();
-    if (std::find(all.begin(), all.end(), item) == all.end())
-      throw InputError("unknown stage '" + item + "' (stages: " + stage_list(", ") + ")");
-    out.push_back(item);
-  }
-  if (out.empty()) throw InputError("give at least one stage (stages: " + stage_list(", ") + ")");
-  return out;
+  return t;
 }
 
 ojson compute_unit(const UnitDescription& d, RunContext& c, const std::filesystem::path& work) {

@@ -8,9 +8,11 @@
 #include "medsyn/core/fs.h"
 #include "medsyn/core/json.h"
 #include "medsyn/core/manifest.h"
+#include "medsyn/engine/engine.h"
 #include "test_support.h"
 
 using namespace medsyn;
+using medsyn::engine::checkpoint_problem;
 using medsyn::test::run_cli;
 using medsyn::test::shell_quote;
 namespace fs = std::filesystem;
@@ -58,6 +60,65 @@ TEST_CASE("train killed mid-run resumes to the weights of an uninterrupted run",
   auto human = run_cli("engine cost --config " + shell_quote((tmp / "tiny.json").string()) + " --measure-steps 1");
   CHECK(human.exit_code == 0);
   CHECK(human.out.find("s/sampled image") != std::string::npos);
+}
+
+TEST_CASE("a truncated newest checkpoint falls back to the previous intact one with a warning; none intact is exit 2",
+          "[engine][cli][resume][checkpoint]") {
+  test::TempDir tmp;
+  test::write_toy_dataset(tmp / "data");
+  atomic_write_text(tmp / "tiny.json", test::tiny_config_json(4, 2));  // checkpoints step 2 and 4
+  const fs::path run = tmp / "run";
+  const std::string train_cmd = "train --data " + shell_quote((tmp / "data").string()) + " --config " +
+                                shell_quote((tmp / "tiny.json").string()) + " --json --out " + shell_quote(run.string());
+  setenv("MEDSYN_ENGINE_SKIP_COST_TIMING", "1", 1);
+  auto trained = run_cli(train_cmd);
+  INFO(trained.err);
+  REQUIRE(trained.exit_code == 0);
+  const std::string weights4 = json::parse(trained.out)["weights_sha256"];
+  const fs::path ck2 = run / "checkpoints/step-00000002", ck4 = run / "checkpoints/step-00000004";
+  REQUIRE(fs::exists(ck2 / "state.json"));
+  CHECK(read_json_file(ck4 / "state.json")["files"]["ema.pt"]["bytes"] == fs::file_size(ck4 / "ema.pt"));
+  auto generate = [&](const std::string& out) {
+    return run_cli("generate --checkpoint " + shell_quote(run.string()) + " --prompt 'alpha scan, big' --n 1 --steps 2 --out " +
+                   shell_quote((tmp / out).string()));
+  };
+
+  // The newest checkpoint's ema.pt loses its second half (a copy cut short, a full disk).
+  fs::resize_file(ck4 / "ema.pt", fs::file_size(ck4 / "ema.pt") / 2);
+  auto gen = generate("g1");
+  INFO(gen.err);
+  REQUIRE(gen.exit_code == 0);
+  CHECK(gen.err.find("warning: the newest checkpoint " + ck4.string() + " is damaged: ema.pt is truncated") != std::string::npos);
+  CHECK(gen.err.find("using the previous intact checkpoint " + ck2.string()) != std::string::npos);
+  CHECK(fs::path(read_json_file(tmp / "g1/generation.json")["checkpoint"].get<std::string>()).filename() == "step-00000002");
+
+  // train --resume starts from step 2 and reaches the weights of the undamaged run.
+  auto resumed = run_cli(train_cmd + " --resume");
+  INFO(resumed.err);
+  REQUIRE(resumed.exit_code == 0);
+  CHECK(resumed.err.find("ema.pt is truncated") != std::string::npos);
+  const auto rj = json::parse(resumed.out);
+  CHECK(rj["resumed_from"] == 2);
+  CHECK(rj["weights_sha256"] == weights4);
+  CHECK(checkpoint_problem(ck4).empty());  // rewritten whole by the resumed run
+
+  // Nothing intact: step 4 corrupted in place (same size), step 2 truncated -> exit 2 naming the run.
+  auto bytes = read_file_bytes(ck4 / "model.pt");
+  bytes[bytes.size() / 2] ^= 0xFF;
+  atomic_write_bytes(ck4 / "model.pt", bytes);
+  fs::resize_file(ck2 / "optim.pt", 10);
+  gen = generate("g2");
+  INFO(gen.err);
+  CHECK(gen.exit_code == 2);
+  CHECK(gen.err.find(run.string() + ": no intact checkpoint") != std::string::npos);
+  CHECK(gen.err.find("model.pt does not match its recorded sha256") != std::string::npos);
+  CHECK(gen.err.find("checkpoints/step-00000002 (optim.pt is truncated") != std::string::npos);
+  CHECK_FALSE(fs::exists(tmp / "g2/manifest.jsonl"));
+  // A checkpoint folder given by hand is used as it is or refused, never replaced by another.
+  auto direct = run_cli("generate --checkpoint " + shell_quote(ck4.string()) + " --prompt 'alpha scan, big' --n 1 --out " +
+                        shell_quote((tmp / "g3").string()));
+  CHECK(direct.exit_code == 2);
+  CHECK(direct.err.find("damaged checkpoint: model.pt does not match its recorded sha256") != std::string::npos);
 }
 
 TEST_CASE("engine commands exit 2 with clear messages on bad input", "[engine][cli][errors]") {

@@ -215,14 +215,26 @@ TEST_CASE("training is bit-identical for a seed; resume reaches the uninterrupte
     auto gen = make_native_generator(tmp / "a", GenerateOptions{});
     CHECK(gen->generate({"alpha scan, big"}, 2, 11, tmp / "g3").records.size() == 2);
   }
-  SECTION("checkpoint integrity: stray temp folders are ignored; corrupt weights are reported") {
+  SECTION("checkpoint integrity: stray temp folders are ignored; a corrupt newest checkpoint falls back; corrupt weights are reported") {
     ensure_dir(tmp / "r/checkpoints/.tmp-step-00000008-1");
     atomic_write_text(tmp / "r/checkpoints/.tmp-step-00000008-1/model.pt", "garbage");
     auto more = opts("r");
     more.resume = true;
     more.steps = 7;
     CHECK(train(more).resumed_from == 6);
-    atomic_write_text(tmp / "r/checkpoints/step-00000007/model.pt", "garbage");
+    const fs::path ck7 = tmp / "r/checkpoints/step-00000007";
+    CHECK(checkpoint_problem(ck7).empty());
+    // The newest checkpoint's weights no longer match its record: resume from step 6 (a warning).
+    atomic_write_text(ck7 / "model.pt", "garbage");
+    CHECK(checkpoint_problem(ck7).find("model.pt is truncated (7 of") == 0);
+    CHECK(train(more).resumed_from == 6);
+    CHECK(checkpoint_problem(ck7).empty());  // rewritten by the resumed run
+    // A checkpoint written before state.json recorded its files: damage is found by LibTorch.
+    auto state = read_json_file(ck7 / "state.json");
+    state.erase("files");
+    write_json_file(ck7 / "state.json", state);
+    atomic_write_text(ck7 / "model.pt", "garbage");
+    CHECK(checkpoint_problem(ck7).empty());
     CHECK_THROWS_WITH(train(more), Catch::Contains("model.pt"));
   }
 }

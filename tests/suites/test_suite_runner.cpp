@@ -238,6 +238,48 @@ TEST_CASE("run and load_suite: invalid suites list every problem with its JSON p
   CHECK(test::run_cli("run " + test::shell_quote((tmp / "bad.json").string()) + " --out x --only fidelity,colour").exit_code == 2);
 }
 
+TEST_CASE("run: a dataset folder with a symlink loop (or a link out of it) is bad input naming the link (exit 2)",
+          "[suites][runner][errors]") {
+  test::TempDir tmp;
+  const fs::path src = tmp / "src";
+  fs::create_directories(src / "scans");
+  atomic_write_text(src / "scans" / "a.png", "not really a png");
+  atomic_write_text(tmp / "s.json", ordered_json{
+      {"schema_version", 1},
+      {"name", "links"},
+      {"datasets", {{"d", {{"source", {{"import", src.string()}, {"modality", "head_ct"}}},
+                           {"splits", {{"train", "train"}, {"holdout", "val"}, {"test", "test"}}}}}}},
+      {"modalities", {{"head_ct", {{"dataset", "d"}, {"specialty", "radiology"}, {"prompts", "from_manifest"}}}}},
+      {"models", {{"gen", {{"kind", "generalist"}, {"modalities", {"head_ct"}},
+                           {"source", {{"type", "command"}, {"command", "gen --prompt {prompt} --out {out}"}}}}}}},
+      {"evaluations", {{"fidelity", {{"extractor", "builtin:pixels:8"}}}}}}.dump(2));
+  // Runs the suite; exit 2 with every needle in the message and none of the absent ones.
+  auto expect2 = [&](const std::vector<std::string>& needles, const std::vector<std::string>& absent = {}) {
+    const auto r = test::run_cli("run " + test::shell_quote((tmp / "s.json").string()) + " --out " +
+                                 test::shell_quote((tmp / "run").string()));
+    INFO(r.err);
+    CHECK(r.exit_code == 2);
+    for (const auto& n : needles) CHECK(r.err.find(n) != std::string::npos);
+    for (const auto& n : absent) CHECK(r.err.find(n) == std::string::npos);
+  };
+
+  // A link cycle the walk used to follow until std::filesystem threw (exit 3, no file named).
+  fs::create_symlink("loop", src / "scans" / "loop");
+  expect2({(src / "scans" / "loop").string() + ": is a symbolic link loop"});
+  fs::remove(src / "scans" / "loop");
+
+  // A link to a file outside the folder is refused (never hashed), like the importer refuses it.
+  atomic_write_text(tmp / "secret.txt", "outside");
+  fs::create_symlink(tmp / "secret.txt", src / "scans" / "b.png");
+  expect2({(src / "scans" / "b.png").string() + ": is a symbolic link to", "outside the import folder"});
+  fs::remove(src / "scans" / "b.png");
+
+  // Hidden entries are ignored by the importer, so a hidden loop is not the hash's error: the run
+  // gets past the hash to the import, which fails on the fake PNG (naming it, exit 2).
+  fs::create_symlink(".loop", src / ".loop");
+  expect2({"scans/a.png"}, {".loop"});
+}
+
 TEST_CASE("shipped suites: quickstart validates and paper lacks only its data files", "[suites]") {
   const auto qs = suites::validate_suite_file(test::source_dir() / "suites" / "quickstart.json");
   for (const auto& p : qs) UNSCOPED_INFO(p.path << ": " << p.message);

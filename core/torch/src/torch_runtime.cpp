@@ -16,6 +16,8 @@
 #include "medsyn/torch/runtime.h"
 #include "medsyn/torch/tensor.h"
 
+extern "C" const int medsyn_torch_runtime_linked = 1;
+
 namespace medsyn {
 
 int torch_threads_from_environment() {
@@ -45,10 +47,16 @@ void init_torch_runtime(int num_threads) {
 
 std::string torch_version_string() { return TORCH_VERSION; }
 
-std::string validate_device(const std::string& spec) {
-  const torch::Device d = parse_device(spec);
-  return d.str();
-}
+namespace {
+
+std::string torch_validate_device(const std::string& spec) { return parse_device(spec).str(); }
+
+// Installs LibTorch's device check behind medsyn::validate_device (core/torch_bridge.h) in every
+// process that links this library; the INTERFACE link option -u medsyn_torch_runtime_linked
+// (core/CMakeLists.txt) keeps this object in the link even where nothing else names it.
+[[maybe_unused]] const bool g_installed = (install_device_validator(&torch_validate_device), true);
+
+}  // namespace
 
 torch::Device parse_device(const std::string& spec) {
   static const std::regex re(R"(^(cpu|cuda)(:(\d+))?$)");

@@ -4,6 +4,9 @@
 #include <iomanip>
 #include <set>
 #include <sstream>
+#include <system_error>
+#include <utility>
+#include <vector>
 
 #include "medsyn/core/demo_corpus.h"
 #include "medsyn/core/error.h"
@@ -22,14 +25,62 @@ namespace medsyn::suites {
 
 namespace {
 
-// sha256 of every regular file below `dir` (sorted relative paths): the content of an import source.
+bool hidden_below(const fs::path& rel) {
+  for (const auto& part : rel)
+    if (!part.empty() && part.native()[0] == '.' && part != "." && part != "..") return true;
+  return false;
+}
+
+// sha256 of every regular file below `dir` (sorted relative paths): the content of an import
+// source. The walk never follows a link (so a link loop cannot throw from std::filesystem); a
+// link is hashed as its target when that is a regular file inside `dir`. Entries the folder
+// importer would refuse (link loops, dangling links, links to folders or out of `dir`, FIFOs,
+// devices, sockets) are an InputError naming the entry, as the import itself would be; hidden
+// entries the importer ignores are not an error (hidden regular files are still hashed).
 std::string folder_content_hash(const fs::path& dir) {
-  std::vector<std::string> rels;
-  for (const auto& e : fs::recursive_directory_iterator(dir))
-    if (e.is_regular_file()) rels.push_back(fs::relative(e.path(), dir).generic_string());
-  std::sort(rels.begin(), rels.end());
+  std::error_code ec;
+  const fs::path dir_real = fs::canonical(dir, ec);
+  if (ec) throw InputError(at_file(dir.string(), "cannot resolve the import folder: " + ec.message()));
+  std::vector<std::pair<std::string, fs::path>> files;  // relative path, file whose bytes are hashed
+  for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    const fs::path& p = it->path();
+    const fs::path rel = p.lexically_relative(dir);  // not fs::relative: it would resolve links
+    std::error_code e2;
+    const fs::file_status lst = it->symlink_status(e2);  // never follows
+    if (fs::is_directory(lst)) continue;                  // recursed into
+    if (fs::is_regular_file(lst)) {
+      files.emplace_back(rel.generic_string(), p);
+      continue;
+    }
+    const bool hidden = hidden_below(rel);
+    std::string bad;
+    if (fs::is_symlink(lst)) {
+      const fs::path target = fs::canonical(p, e2);
+      if (e2 == std::errc::too_many_symbolic_link_levels) {
+        bad = "is a symbolic link loop (the link leads back to itself)";
+      } else if (e2 == std::errc::no_such_file_or_directory) {
+        std::error_code e3;
+        bad = "is a dangling symbolic link (its target " + fs::read_symlink(p, e3).string() + " does not exist)";
+      } else if (e2) {
+        bad = "is a symbolic link that cannot be resolved: " + e2.message();
+      } else {
+        const fs::file_status st = fs::status(target, e2);
+        const fs::path inside = target.lexically_relative(dir_real);
+        if (fs::is_directory(st)) bad = "is a symbolic link to a folder (links to folders are not followed)";
+        else if (!fs::is_regular_file(st)) bad = "is a symbolic link to " + target.string() + ", not a regular file";
+        else if (inside.empty() || *inside.begin() == "..")
+          bad = "is a symbolic link to " + target.string() + ", outside the import folder (refused, see docs/reliability.md)";
+        else files.emplace_back(rel.generic_string(), target);
+      }
+    } else {
+      bad = "is not a regular file (a FIFO, device or socket)";
+    }
+    if (!bad.empty() && !hidden) throw InputError(at_file(p.string(), bad));
+  }
+  if (ec) throw InputError(at_file(dir.string(), "cannot list the import folder: " + ec.message()));
+  std::sort(files.begin(), files.end());
   Sha256 h;
-  for (const auto& r : rels) h.update(r).update(sha256_file(dir / r));
+  for (const auto& [rel, file] : files) h.update(rel).update(sha256_file(file));
   return h.hex_digest();
 }
 

@@ -15,6 +15,8 @@
 //   RUN/cost.json              compute accounting (params, FLOPs, measured s/step)
 // A checkpoint folder is written under a temporary name and renamed when complete, then
 // latest.json is replaced atomically: a killed run never leaves a checkpoint that looks complete.
+// state.json records the size and sha256 of the other four files ("files"), so a checkpoint
+// damaged later (a copy cut short, a full disk) is recognised and skipped (latest_checkpoint).
 //
 // Determinism: every random draw of training step k (batch indices, prompt dropout, timesteps,
 // noise, flips) comes from a generator seeded with mix(seed, k), and sampling noise for output
@@ -81,9 +83,19 @@ PromptTable load_prompt_table(const std::filesystem::path& run_dir);
 // Prompt matching key: lower case, runs of whitespace collapsed to one space, trimmed.
 std::string normalise_prompt(const std::string& prompt);
 EngineConfig load_run_config(const std::filesystem::path& run_dir);
-// The newest checkpoint folder named by run_dir/latest.json. InputError naming latest.json when
-// the field is missing or the path leaves the run folder (absolute, "..", NUL): a run folder must
-// never make the tool read elsewhere.
+// Why the checkpoint folder cannot be used, or "" when it is intact. Intact: state.json parses
+// with an integer "step", and every file its "files" record lists (model.pt, ema.pt, optim.pt,
+// train_log.jsonl) is a regular file with the recorded size ("bytes", checked first, so a
+// truncated file costs no reading) and sha256. Checkpoints written before the record existed
+// need those four files present and non-empty (a damaged one then fails when LibTorch loads it).
+// No LibTorch.
+std::string checkpoint_problem(const std::filesystem::path& checkpoint_dir);
+// The checkpoint folder to use for run_dir: the one run_dir/latest.json names when it is intact.
+// InputError naming latest.json when the field is missing or the path leaves the run folder
+// (absolute, "..", NUL): a run folder must never make the tool read elsewhere. When the named
+// checkpoint is damaged (checkpoint_problem, e.g. a truncated ema.pt), the newest intact earlier
+// one (real folders run_dir/checkpoints/step-N with a smaller N) is returned with a warning naming
+// the damaged folder and why; InputError naming run_dir when none is intact.
 std::filesystem::path latest_checkpoint(const std::filesystem::path& run_dir);
 
 struct GenerateOptions {

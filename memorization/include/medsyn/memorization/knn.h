@@ -21,7 +21,15 @@
 namespace medsyn::memorization {
 
 enum class IndexKind { flat, ivf, hnsw };
-const char* to_string(IndexKind k);
+// Inline: suite files (medsyn_suite_spec, torch- and FAISS-free) name the default index with it.
+inline const char* to_string(IndexKind k) {
+  switch (k) {
+    case IndexKind::flat: return "flat";
+    case IndexKind::ivf: return "ivf";
+    case IndexKind::hnsw: return "hnsw";
+  }
+  return "?";
+}
 IndexKind index_kind_from_string(const std::string& s);  // InputError naming --index
 
 struct KnnResult {

@@ -3,6 +3,8 @@
 // <torch/torch.h>; torch types live in tensor.h.
 #include <string>
 
+#include "medsyn/core/torch_bridge.h"  // validate_device: LibTorch's check is installed behind it
+
 namespace medsyn {
 
 // Threads for intra-op parallelism: num_threads when > 0; else the environment variable
@@ -14,10 +16,6 @@ void init_torch_runtime(int num_threads = 0);
 
 // MEDSYN_THREADS as a thread count (0 when unset); throws InputError when it is not a positive integer.
 int torch_threads_from_environment();
-
-// Validates a --device string ("cpu", "cuda", "cuda:N"); throws InputError if it is malformed or
-// the device is not available in this build/machine. Returns the canonical spelling.
-std::string validate_device(const std::string& spec);
 
 std::string torch_version_string();
 
