@@ -5,7 +5,6 @@
 #include <climits>
 #include <cstdlib>
 #include <mutex>
-#include <regex>
 #include <thread>
 
 #include <torch/torch.h>
@@ -59,14 +58,10 @@ std::string torch_validate_device(const std::string& spec) { return parse_device
 }  // namespace
 
 torch::Device parse_device(const std::string& spec) {
-  static const std::regex re(R"(^(cpu|cuda)(:(\d+))?$)");
-  std::smatch m;
-  if (!std::regex_match(spec, m, re))
-    throw OptionError("device", "'" + spec + "': expected cpu, cuda or cuda:N");
-  if (m[1] == "cpu") return torch::Device(torch::kCPU);
+  const int idx = parse_device_index(spec);  // the syntax (core/torch_bridge.h)
+  if (idx < 0) return torch::Device(torch::kCPU);
   if (!torch::cuda::is_available())
     throw OptionError("device", "'" + spec + "': CUDA is not available in this build or on this machine (use cpu)");
-  const int idx = m[3].matched ? std::stoi(m[3]) : 0;
   if (idx >= static_cast<int>(torch::cuda::device_count()))
     throw OptionError("device", "'" + spec + "': only " + std::to_string(torch::cuda::device_count()) + " CUDA device(s)");
   return torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(idx));

@@ -24,6 +24,11 @@ class NeedsTorch : public std::runtime_error {
 // well-formed CUDA device throws NeedsTorch.
 std::string validate_device(const std::string& spec);
 
+// The syntax of a device spec, checked without LibTorch: -1 for "cpu", else the CUDA index
+// ("cuda" = 0). OptionError("device", ...) when malformed. validate_device and LibTorch's
+// parse_device both start here, so they agree on what is well-formed.
+int parse_device_index(const std::string& spec);
+
 // Whether the LibTorch runtime (medsyn_torch) is linked into this process.
 bool torch_available();
 
