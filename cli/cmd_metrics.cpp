@@ -1,4 +1,4 @@
-// `medsynbench features stats` and `medsynbench metrics fid|kid|prdc|ssim|msssim|diversity`:
+// `medsynbench features stats` and `medsynbench metrics fid|kid|cmmd|prdc|authpct|ssim|msssim|diversity|vendi`:
 // thin commands over the metrics library (metrics/include/medsyn/metrics/*.h, docs/metrics.md).
 // `features extract` and `metrics fidelity` live in cmd_features.cpp.
 #include <cctype>
@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <iomanip>
 #include <iostream>
+#include <limits>
 #include <sstream>
 
 #include "commands.h"
@@ -20,14 +21,18 @@
 #include "medsyn/core/npy.h"
 #include "medsyn/core/progress.h"
 #include "medsyn/core/provenance.h"
+#include "medsyn/metrics/authpct.h"
 #include "medsyn/metrics/calibrated.h"
+#include "medsyn/metrics/cmmd.h"
 #include "medsyn/metrics/coverage_study.h"
 #include "medsyn/metrics/diversity.h"
+#include "medsyn/metrics/feature_reports.h"
 #include "medsyn/metrics/fid.h"
 #include "medsyn/metrics/kid.h"
 #include "medsyn/metrics/prdc.h"
 #include "medsyn/metrics/ssim.h"
 #include "medsyn/metrics/stats.h"
+#include "medsyn/metrics/vendi.h"
 
 namespace fs = std::filesystem;
 
@@ -111,6 +116,24 @@ struct KidArgs {
   bool json = false;
 };
 
+struct CmmdArgs {
+  std::string a, b;
+  metrics::CmmdOptions opt;
+  IntervalArgs interval;
+  bool json = false;
+};
+
+struct VendiArgs {
+  std::string features;
+  std::string q = "1";
+  bool json = false;
+};
+
+struct AuthPctArgs {
+  std::string train, generated;
+  bool json = false;
+};
+
 struct PrdcArgs {
   std::string a, b;
   int k = 5;
@@ -177,35 +200,19 @@ void run_fid(const FidArgs& a) {
     throw InputError("--bootstrap needs two features .npy files: a statistics .npz (mu, sigma) has no rows to resample");
   metrics::FidOptions opt;
   opt.eps = a.eps;
-  auto check_dims = [&](std::int64_t da, std::int64_t db) {
-    if (da != db)
-      throw InputError(a.a + " has dimension " + std::to_string(da) + " but " + a.b + " has " + std::to_string(db));
-  };
-  metrics::FidResult r;
-  metrics::FidEstimates est;
-  if (features) {  // each file read once; the plug-in FID computed once (below the minimum size only here)
+  metrics::FidReport rep;
+  if (features) {  // each file read once; the plug-in FID computed once
     const Matrix32 fa = load_features(a.a), fb = load_features(a.b);
-    check_dims(fa.cols, fb.cols);
-    est = metrics::fid_estimates(fa, fb, io, a.a, a.b, opt);
-    r = est.plug_in.has_value() ? est.point
-                                : metrics::frechet_distance(metrics::compute_stats(fa, a.a), metrics::compute_stats(fb, a.b), opt);
+    rep = metrics::fid_report(fa, fb, io, opt, a.a, a.b);
   } else {
-    const auto sa = load_fid_input(a.a);
-    const auto sb = load_fid_input(a.b);
-    check_dims(sa.dim, sb.dim);
-    r = metrics::frechet_distance(sa, sb, opt);
+    rep = metrics::fid_report(load_fid_input(a.a), load_fid_input(a.b), opt, a.a, a.b);
+    rep.interval = io;
   }
+  const metrics::FidResult& r = rep.point;
   if (a.json) {
-    json j = metrics::fid_to_json(r);
+    json j = metrics::to_json(rep);
     j["a"] = a.a;
     j["b"] = a.b;
-    if (features)
-      j["estimates"] = {{"fid", json::parse(to_json(est.plug_in).dump())},
-                        {"fid_population", json::parse(to_json(est.population).dump())}};
-    else
-      j["estimates"] = nullptr;  // statistics files: no rows, no interval, no bias correction
-    j["bootstrap"] = io.bootstrap;
-    j["seed"] = io.seed;
     j["provenance"] = provenance_json(json{{"seeds", {{"bootstrap", io.seed}}}});
     print_json(j);
     return;
@@ -216,7 +223,8 @@ void run_fid(const FidArgs& a) {
   if (r.diagnostics.regularized)
     std::cout << "  regularized: " << r.diagnostics.reason << "; eps=" << r.diagnostics.eps
               << " on both diagonals; unregularized value " << fmt(r.diagnostics.fid_unregularized, 12) << "\n";
-  if (features) {
+  if (rep.has_estimates) {
+    const auto& est = rep.estimates;
     std::cout << "  plug-in FID            " << format_estimate(est.plug_in, 4) << "  estimand: " << est.plug_in.estimand
               << "\n";
     std::cout << "  population FID (bias-corrected) " << format_estimate(est.population, 4)
@@ -231,16 +239,12 @@ void run_kid(const KidArgs& a) {
   opt.subset_size = a.subset_size;
   opt.seed = a.interval.seed;
   const metrics::IntervalOptions io = a.interval.options();
-  metrics::KidResult r;
-  const Estimate est = metrics::kid_estimate(fa, fb, opt, io, a.a, a.b, &r);
-  if (!est.has_value()) r = metrics::kid(fa, fb, opt, a.a, a.b);  // below the minimum: the raw value still printed
+  const metrics::KidReport rep = metrics::kid_report(fa, fb, opt, io, a.a, a.b);
+  const metrics::KidResult& r = rep.result;
   if (a.json) {
-    json j = metrics::kid_to_json(r);
+    json j = metrics::to_json(rep);
     j["a"] = a.a;
     j["b"] = a.b;
-    j["seed"] = a.interval.seed;
-    j["bootstrap"] = io.bootstrap;
-    j["estimates"] = {{"kid", json::parse(to_json(est).dump())}};
     j["provenance"] = provenance_json(json{{"seed", a.interval.seed}});
     print_json(j);
     return;
@@ -249,22 +253,73 @@ void run_kid(const KidArgs& a) {
             << (r.full_sets ? std::string("full sets") : std::to_string(r.subsets) + " subsets of " +
                                                               std::to_string(r.subset_size))
             << ", n_a=" << r.n_a << ", n_b=" << r.n_b << ", dim=" << r.dim << ", seed=" << a.interval.seed << ")\n";
-  std::cout << "  KID " << format_estimate(est, 6) << "  estimand: " << est.estimand << "\n";
+  std::cout << "  KID " << format_estimate(rep.estimate, 6) << "  estimand: " << rep.estimate.estimand << "\n";
+}
+
+void run_cmmd(const CmmdArgs& a) {
+  const Matrix32 fa = load_features(a.a), fb = load_features(a.b);
+  const metrics::CmmdReport rep = metrics::cmmd_report(fa, fb, a.opt, a.interval.options(), a.a, a.b);
+  if (a.json) {
+    json j = metrics::to_json(rep);
+    j["a"] = a.a;
+    j["b"] = a.b;
+    j["provenance"] = provenance_json(json{{"seed", a.interval.seed}});
+    print_json(j);
+    return;
+  }
+  std::cout << "CMMD " << fmt(rep.value, 12) << "  (n_a=" << rep.n_a << ", n_b=" << rep.n_b << ", dim=" << rep.dim
+            << ", sigma=" << fmt(a.opt.sigma) << ", scale=" << fmt(a.opt.scale) << ")\n";
+  if (a.interval.bootstrap > 0)
+    std::cout << "  CMMD " << format_estimate(rep.estimate, 6) << "  estimand: " << rep.estimate.estimand << "\n";
+}
+
+double parse_q(const std::string& s) {
+  if (s == "inf" || s == "infinity") return std::numeric_limits<double>::infinity();
+  char* end = nullptr;
+  const double q = std::strtod(s.c_str(), &end);
+  if (s.empty() || end != s.c_str() + s.size() || !(q >= 0) || std::isinf(q))
+    throw InputError("--q must be a number >= 0 or 'inf', got '" + s + "'");
+  return q;
+}
+
+void run_vendi(const VendiArgs& a) {
+  metrics::VendiOptions o;
+  o.q = parse_q(a.q);
+  const Matrix32 f = load_features(a.features);
+  const metrics::VendiResult r = metrics::vendi_score(f, o, a.features);
+  if (a.json) {
+    json j = metrics::to_json(r);
+    j["features"] = a.features;
+    j["provenance"] = provenance_json(json::object());
+    print_json(j);
+    return;
+  }
+  std::cout << "Vendi score " << fmt(r.score, 10) << "  (q=" << a.q << ", n=" << r.n << ", dim=" << r.dim
+            << ", cosine kernel, " << r.method << ")\n";
+}
+
+void run_authpct(const AuthPctArgs& a) {
+  const Matrix32 t = load_features(a.train), g = load_features(a.generated);
+  const metrics::AuthPctResult r = metrics::authpct(t, g, a.train, a.generated);
+  if (a.json) {
+    json j = metrics::to_json(r);
+    j["train"] = a.train;
+    j["generated"] = a.generated;
+    j["provenance"] = provenance_json(json::object());
+    print_json(j);
+    return;
+  }
+  std::cout << "AuthPct " << fmt(r.authpct, 8) << "%  (" << r.authentic << " of " << r.n_generated
+            << " generated samples authentic; " << r.n_train << " training samples, dim=" << r.dim << ")\n";
 }
 
 void run_prdc(const PrdcArgs& a) {
   const Matrix32 fa = load_features(a.a), fb = load_features(a.b);
-  metrics::PrdcResult r;
-  const auto est = metrics::prdc_estimates(fa, fb, a.k, a.interval.options(), a.a, a.b, &r);
-  if (!est.precision.has_value()) r = metrics::prdc(fa, fb, a.k, a.a, a.b);  // below the minimum
+  const metrics::PrdcReport rep = metrics::prdc_report(fa, fb, a.k, a.interval.options(), a.a, a.b);
+  const metrics::PrdcResult& r = rep.result;
+  const auto& est = rep.estimates;
   if (a.json) {
-    json j = metrics::prdc_to_json(r);
-    j["bootstrap"] = a.interval.bootstrap;
-    j["seed"] = a.interval.seed;
-    j["estimates"] = json::object();
-    for (const auto& [name, e] : {std::pair<const char*, const Estimate*>{"precision", &est.precision},
-                                  {"recall", &est.recall}, {"density", &est.density}, {"coverage", &est.coverage}})
-      j["estimates"][name] = json::parse(to_json(*e).dump());
+    json j = metrics::to_json(rep);
     j["a"] = a.a;
     j["b"] = a.b;
     j["provenance"] = provenance_json(json::object());
@@ -430,6 +485,37 @@ void register_metrics_commands(CLI::App& root) {
     c->add_option("--seed", args->interval.seed, "Seed for the bootstrap")->capture_default_str();
     c->add_flag("--json", args->json, "Print JSON {fid, n_a, n_b, dim, diagnostics, estimates}");
     c->callback([args] { run_fid(*args); });
+  }
+  {
+    auto args = std::make_shared<CmmdArgs>();
+    auto* c = metrics->add_subcommand(
+        "cmmd", "CMMD: MMD^2 with a Gaussian RBF kernel (sigma 10) x 1000 on CLIP-style embeddings (Jayasumana et al. 2024)");
+    c->add_option("A", args->a, "Features .npy (reference set, e.g. real)")->required();
+    c->add_option("B", args->b, "Features .npy (evaluated set)")->required();
+    c->add_option("--sigma", args->opt.sigma, "Kernel bandwidth")->capture_default_str();
+    c->add_option("--scale", args->opt.scale, "Multiplier of MMD^2")->capture_default_str();
+    c->add_option("--seed", args->interval.seed, "Seed for the bootstrap")->capture_default_str();
+    add_interval_options(c, args->interval);
+    c->add_flag("--json", args->json, "Print JSON {cmmd, n_a, n_b, dim, sigma, scale, estimates}");
+    c->callback([args] { run_cmmd(*args); });
+  }
+  {
+    auto args = std::make_shared<VendiArgs>();
+    auto* c = metrics->add_subcommand("vendi", "Vendi score of a feature set (cosine kernel; Friedman & Dieng 2023)");
+    c->add_option("FEATURES", args->features, "Features .npy (N x D)")->required();
+    c->add_option("--q", args->q, "Order of the entropy: a number >= 0 or 'inf'")->capture_default_str();
+    c->add_flag("--json", args->json, "Print JSON {vendi, q, n, dim, kernel, method}");
+    c->callback([args] { run_vendi(*args); });
+  }
+  {
+    auto args = std::make_shared<AuthPctArgs>();
+    auto* c = metrics->add_subcommand(
+        "authpct", "AuthPct (Alaa et al. 2022, as dgm-eval): % of generated samples farther from their nearest training "
+                   "sample than that sample is from its own nearest neighbour");
+    c->add_option("TRAIN", args->train, "Training features .npy")->required();
+    c->add_option("GENERATED", args->generated, "Generated features .npy")->required();
+    c->add_flag("--json", args->json, "Print JSON {authpct, authentic, n_train, n_generated, dim}");
+    c->callback([args] { run_authpct(*args); });
   }
   {
     auto args = std::make_shared<KidArgs>();

@@ -17,6 +17,7 @@
 #include "medsyn/stats/classification.h"
 #include "medsyn/stats/csv.h"
 #include "medsyn/stats/intervals.h"
+#include "medsyn/stats/results_json.h"
 #include "medsyn/stats/tests.h"
 
 namespace medsyn::cli {
@@ -24,8 +25,6 @@ namespace medsyn::cli {
 namespace st = medsyn::stats;
 
 namespace {
-
-json num(double v) { return finite_or_null(v); }
 
 std::string fmt(double v, int digits = 4) {
   if (std::isnan(v)) return "nan";
@@ -102,13 +101,9 @@ void register_stats_commands(CLI::App& root) {
       const auto r = with_file(o->scores, [&] { return st::auc_delong_ci(y, s, o->level); });
       print_warnings(r.warnings);
       if (o->json_out) {
-        print_json({{"command", "stats auc"}, {"scores", o->scores}, {"label_col", o->label_col},
-                    {"score_col", *score_col}, {"n", y.size()}, {"n_pos", r.n_pos}, {"n_neg", r.n_neg},
-                    {"auc", num(r.auc)}, {"ci_low", num(r.ci_low)}, {"ci_high", num(r.ci_high)},
-                    {"level", r.level}, {"variance", num(r.variance)}, {"se", num(r.se)},
-                    {"ci_method", "delong"},
-                    {"estimand", "AUROC of the population the cases and controls were drawn from"},
-                    {"warnings", r.warnings}});
+        json j = st::auc_json(r, y.size());
+        j.update(json{{"command", "stats auc"}, {"scores", o->scores}, {"label_col", o->label_col}, {"score_col", *score_col}});
+        print_json(j);
       } else {
         std::cout << "AUROC " << fmt(r.auc) << " (" << pct(r.level) << " CI " << fmt(r.ci_low) << " - "
                   << fmt(r.ci_high) << ", DeLong), n = " << y.size() << " (" << r.n_pos << " positive, "
@@ -135,15 +130,9 @@ void register_stats_commands(CLI::App& root) {
       const auto r = with_file(o->scores, [&] { return st::delong_paired_test(y, sa, sb, o->level); });
       print_warnings(r.warnings);
       if (o->json_out) {
-        print_json({{"command", "stats delong"}, {"scores", o->scores}, {"label_col", o->label_col},
-                    {"a", *a}, {"b", *b}, {"n", y.size()}, {"n_pos", r.n_pos}, {"n_neg", r.n_neg},
-                    {"auc_a", num(r.auc_a)}, {"auc_b", num(r.auc_b)}, {"diff", num(r.diff)},
-                    {"var_a", num(r.var_a)}, {"var_b", num(r.var_b)}, {"cov_ab", num(r.cov_ab)},
-                    {"se_diff", num(r.se_diff)}, {"z", num(r.z)}, {"p", num(r.p)},
-                    {"ci_low", num(r.ci_low)}, {"ci_high", num(r.ci_high)}, {"level", r.level},
-                    {"alternative", "two-sided"},
-                    {"estimand", "difference of population AUROCs of two scores on the same cases (paired)"},
-                    {"warnings", r.warnings}});
+        json j = st::delong_json(r, y.size());
+        j.update(json{{"command", "stats delong"}, {"scores", o->scores}, {"label_col", o->label_col}, {"a", *a}, {"b", *b}});
+        print_json(j);
       } else {
         std::cout << "AUROC " << *a << " = " << fmt(r.auc_a) << ", " << *b << " = " << fmt(r.auc_b)
                   << "; difference " << fmt(r.diff) << " (" << pct(r.level) << " CI " << fmt(r.ci_low) << " - "
@@ -174,17 +163,9 @@ void register_stats_commands(CLI::App& root) {
       const auto r = st::paired_tests(a, b, *level);
       print_warnings(r.warnings);
       if (*json_out) {
-        print_json({{"command", "stats paired"}, {"a", *fa}, {"b", *fb}, {"n", r.n},
-                    {"mean_a", num(r.mean_a)}, {"mean_b", num(r.mean_b)},
-                    {"mean_diff", num(r.t.mean_diff)}, {"sd_diff", num(r.t.sd_diff)},
-                    {"ci_low", num(r.t.ci_low)}, {"ci_high", num(r.t.ci_high)}, {"level", r.t.level},
-                    {"estimand", "population mean of the paired difference a - b"},
-                    {"t_test", {{"t", num(r.t.t)}, {"df", num(r.t.df)}, {"p", num(r.t.p)}}},
-                    {"wilcoxon", {{"w", num(r.wilcoxon.w)}, {"p", num(r.wilcoxon.p)},
-                                  {"method", r.wilcoxon.method}, {"z", num(r.wilcoxon.z)},
-                                  {"r_plus", num(r.wilcoxon.r_plus)}, {"r_minus", num(r.wilcoxon.r_minus)},
-                                  {"n_zero", r.wilcoxon.n_zero}, {"ties", r.wilcoxon.has_ties}}},
-                    {"difference", "a - b"}, {"warnings", r.warnings}});
+        json j = st::paired_json(r);
+        j.update(json{{"command", "stats paired"}, {"a", *fa}, {"b", *fb}});
+        print_json(j);
       } else {
         std::cout << "n = " << r.n << " pairs; mean a = " << fmt(r.mean_a) << ", mean b = " << fmt(r.mean_b)
                   << "\nmean difference (a - b) " << fmt(r.t.mean_diff) << " (" << pct(r.t.level) << " CI "
@@ -257,19 +238,8 @@ void register_stats_commands(CLI::App& root) {
       const Estimate& e = r.estimate;
       print_warnings(r.warnings);
       if (o->json_out) {
-        json j = {{"command", "stats bootstrap"}, {"scores", o->scores}, {"label_col", o->label_col},
-                  {"score_col", *score_col}, {"metric", st::to_string(m)}, {"n", y.size()},
-                  {"n_pos", r.n_pos}, {"n_neg", r.n_neg}, {"estimate", num(e.value)},
-                  {"ci_low", num(e.ci_low)}, {"ci_high", num(e.ci_high)}, {"level", e.ci_level},
-                  {"method", st::to_string(r.method)}, {"resamples", e.replicates}, {"seed", r.seed},
-                  {"estimand", "the metric in the population the cases and controls were drawn from"},
-                  {"stratified", true}, {"boot_mean", num(r.boot_mean)}, {"boot_se", num(e.se)},
-                  {"warnings", r.warnings}};
-        if (m != st::Metric::auc) j["threshold"] = opt->threshold;
-        if (r.method == st::CiMethod::bca) {
-          j["z0"] = num(r.z0);
-          j["acceleration"] = num(r.acceleration);
-        }
+        json j = st::stratified_bootstrap_json(r, y.size(), opt->threshold);
+        j.update(json{{"command", "stats bootstrap"}, {"scores", o->scores}, {"label_col", o->label_col}, {"score_col", *score_col}});
         print_json(j);
       } else {
         std::cout << st::to_string(m) << " " << fmt(e.value) << " (" << pct(e.ci_level) << " CI " << fmt(e.ci_low)

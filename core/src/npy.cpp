@@ -415,12 +415,17 @@ Matrix32 read_feature_matrix(const fs::path& path) {
   m.rows = a.shape[0];
   m.cols = a.shape[1];
   m.data = a.as_f32();
-  for (std::int64_t i = 0; i < m.rows; ++i)
-    for (std::int64_t j = 0; j < m.cols; ++j)
-      if (!std::isfinite(m.data[i * m.cols + j]))
-        throw InputError(at_file(path.string(), "row " + std::to_string(i) + " contains NaN or Inf (column " +
-                                                    std::to_string(j) + ")"));
+  require_finite(m, path.string());
   return m;
+}
+
+void require_finite(const FeatureView& m, const std::string& name) {
+  for (std::int64_t i = 0; i < m.rows; ++i) {
+    const float* r = m.row(i);
+    for (std::int64_t j = 0; j < m.cols; ++j)
+      if (!std::isfinite(r[j]))
+        throw InputError(at_file(name, "row " + std::to_string(i) + " contains NaN or Inf (column " + std::to_string(j) + ")"));
+  }
 }
 
 void write_feature_matrix(const fs::path& path, const Matrix32& m) {

@@ -43,16 +43,8 @@ class L2Embedder final : public FeatureExtractor {
   InputSpec input_spec() const override { return inner_->input_spec(); }
   std::vector<float> extract(const std::vector<Image>& batch) override {
     std::vector<float> rows = inner_->extract(batch);
-    const std::size_t d = static_cast<std::size_t>(dim());
-    for (std::size_t i = 0; i * d < rows.size(); ++i) {
-      float* r = rows.data() + i * d;
-      double ss = 0;
-      for (std::size_t j = 0; j < d; ++j) ss += static_cast<double>(r[j]) * r[j];
-      if (ss > 0) {
-        const float inv = static_cast<float>(1.0 / std::sqrt(ss));
-        for (std::size_t j = 0; j < d; ++j) r[j] *= inv;
-      }
-    }
+    const int d = dim();
+    l2_normalize_rows(rows.data(), static_cast<std::int64_t>(rows.size() / static_cast<std::size_t>(d)), d);
     return rows;
   }
   const FeatureExtractor& inner() const { return *inner_; }

@@ -206,6 +206,19 @@ KnnResult brute_force_knn(const float* base, std::int64_t n, const float* querie
   return r;
 }
 
+void l2_normalize_rows(float* rows, std::int64_t n, int d) {
+  const std::size_t dd = static_cast<std::size_t>(d);
+  for (std::int64_t i = 0; i < n; ++i) {
+    float* r = rows + static_cast<std::size_t>(i) * dd;
+    double ss = 0;
+    for (std::size_t j = 0; j < dd; ++j) ss += static_cast<double>(r[j]) * r[j];
+    if (ss > 0) {
+      const float inv = static_cast<float>(1.0 / std::sqrt(ss));
+      for (std::size_t j = 0; j < dd; ++j) r[j] *= inv;
+    }
+  }
+}
+
 double recall_at_k(const KnnResult& approx, const KnnResult& exact) {
   if (approx.nq != exact.nq || approx.k != exact.k) throw Error("recall_at_k: result shapes differ");
   if (approx.nq == 0) return std::numeric_limits<double>::quiet_NaN();

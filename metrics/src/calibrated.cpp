@@ -52,7 +52,7 @@ double fid_stats(const GaussianStats& a, const GaussianStats& b, const FidOption
 }
 
 // Statistics of rows idx of m; nullopt when a resample degenerates (e.g. all rows equal).
-std::optional<GaussianStats> stats_rows(const Matrix32& m, const std::vector<std::int64_t>& idx, const std::string& name) {
+std::optional<GaussianStats> stats_rows(FeatureView m, const std::vector<std::int64_t>& idx, const std::string& name) {
   try {
     return compute_stats(gather_rows(m, idx), name);
   } catch (const InputError&) {
@@ -92,15 +92,14 @@ Estimate with_n(Estimate e, long long n, const std::string& estimand) {
 
 }  // namespace
 
-Matrix32 gather_rows(const Matrix32& m, const std::vector<std::int64_t>& idx) {
+Matrix32 gather_rows(FeatureView m, const std::vector<std::int64_t>& idx) {
   Matrix32 out;
   out.rows = static_cast<std::int64_t>(idx.size());
   out.cols = m.cols;
   const std::size_t d = static_cast<std::size_t>(m.cols);
   out.data.resize(idx.size() * d);
   for (std::size_t i = 0; i < idx.size(); ++i)
-    std::copy_n(m.data.begin() + static_cast<std::ptrdiff_t>(static_cast<std::size_t>(idx[i]) * d), d,
-                out.data.begin() + static_cast<std::ptrdiff_t>(i * d));
+    std::copy_n(m.row(idx[i]), d, out.data.begin() + static_cast<std::ptrdiff_t>(i * d));
   return out;
 }
 
@@ -110,7 +109,7 @@ void validate(const IntervalOptions& o) {
     throw InputError("confidence level must be in (0, 1), got " + std::to_string(o.ci_level));
 }
 
-FidEstimates fid_estimates(const Matrix32& a, const Matrix32& b, const IntervalOptions& opt, const std::string& name_a,
+FidEstimates fid_estimates(FeatureView a, FeatureView b, const IntervalOptions& opt, const std::string& name_a,
                            const std::string& name_b, const FidOptions& fid_opt) {
   validate(opt);
   if (a.cols != b.cols)
@@ -157,7 +156,7 @@ FidEstimates fid_estimates(const Matrix32& a, const Matrix32& b, const IntervalO
   return out;
 }
 
-Estimate kid_estimate(const Matrix32& a, const Matrix32& b, const KidOptions& kid_opt, const IntervalOptions& opt,
+Estimate kid_estimate(FeatureView a, FeatureView b, const KidOptions& kid_opt, const IntervalOptions& opt,
                       const std::string& name_a, const std::string& name_b, KidResult* result) {
   validate(opt);
   const std::string estimand = "population MMD^2 (cubic polynomial kernel)";
@@ -186,7 +185,7 @@ Estimate kid_estimate(const Matrix32& a, const Matrix32& b, const KidOptions& ki
   return e;
 }
 
-PrdcEstimates prdc_estimates(const Matrix32& real, const Matrix32& fake, int k, const IntervalOptions& opt,
+PrdcEstimates prdc_estimates(FeatureView real, FeatureView fake, int k, const IntervalOptions& opt,
                              const std::string& name_real, const std::string& name_fake, PrdcResult* result) {
   validate(opt);
   if (k < 1) throw InputError("PRDC: k must be >= 1, got " + std::to_string(k));
@@ -232,7 +231,7 @@ PrdcEstimates prdc_estimates(const Matrix32& real, const Matrix32& fake, int k, 
   return out;
 }
 
-Estimate fid_population_difference(const Matrix32& a, const Matrix32& b1, const Matrix32& b2,
+Estimate fid_population_difference(FeatureView a, FeatureView b1, FeatureView b2,
                                    const IntervalOptions& opt, const std::string& name_a, const std::string& name_b1,
                                    const std::string& name_b2) {
   validate(opt);

@@ -15,8 +15,8 @@ namespace {
 
 using RowMat = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 
-RowMat to_f64(const Matrix32& m) {
-  return Eigen::Map<const Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>(m.data.data(), m.rows,
+RowMat to_f64(FeatureView m) {
+  return Eigen::Map<const Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>(m.data, m.rows,
                                                                                               m.cols)
       .cast<double>();
 }
@@ -87,7 +87,7 @@ Eigen::MatrixXd kernel_lower(const RowMat& x) {
   return g;
 }
 
-void check_inputs(const Matrix32& a, const Matrix32& b, const std::string& na, const std::string& nb) {
+void check_inputs(FeatureView a, FeatureView b, const std::string& na, const std::string& nb) {
   if (a.cols != b.cols)
     throw InputError(na + " has dimension " + std::to_string(a.cols) + " but " + nb + " has " + std::to_string(b.cols));
   if (a.rows < 2) throw InputError(at_file(na, "need at least 2 samples, got " + std::to_string(a.rows)));
@@ -96,12 +96,12 @@ void check_inputs(const Matrix32& a, const Matrix32& b, const std::string& na, c
 
 }  // namespace
 
-double kid_mmd2(const Matrix32& a, const Matrix32& b) {
+double kid_mmd2(FeatureView a, FeatureView b) {
   check_inputs(a, b, "A", "B");
   return mmd2_from_rows(to_f64(a), to_f64(b));
 }
 
-KidResult kid(const Matrix32& a, const Matrix32& b, const KidOptions& opt, const std::string& name_a,
+KidResult kid(FeatureView a, FeatureView b, const KidOptions& opt, const std::string& name_a,
               const std::string& name_b) {
   check_inputs(a, b, name_a, name_b);
   if (opt.subsets < 1) throw InputError("KID: --subsets must be >= 1");

@@ -91,12 +91,47 @@ GaussianStats StatsAccumulator::finish(const std::string& what) const {
   return s;
 }
 
-GaussianStats compute_stats(const Matrix32& f, const std::string& what, std::int64_t batch_rows) {
+StatsAccumulator::State StatsAccumulator::state() const {
+  const std::size_t d = static_cast<std::size_t>(dim_);
+  State s;
+  s.n = n_;
+  s.mean = mean_;
+  s.m2.assign(d * d, 0.0);
+  for (std::size_t j = 0; j < d; ++j)
+    for (std::size_t i = j; i < d; ++i) s.m2[i * d + j] = s.m2[j * d + i] = m2_[i + j * d];  // lower, column-major
+  return s;
+}
+
+StatsAccumulator StatsAccumulator::from_state(int dim, const State& s) {
+  StatsAccumulator acc(dim);
+  const std::size_t d = static_cast<std::size_t>(dim);
+  if (s.n < 0) throw InputError("feature statistics state: n must be >= 0, got " + std::to_string(s.n));
+  if (s.mean.size() != d)
+    throw InputError("feature statistics state: mean has " + std::to_string(s.mean.size()) + " values, expected " + std::to_string(d));
+  if (s.m2.size() != d * d)
+    throw InputError("feature statistics state: m2 has " + std::to_string(s.m2.size()) + " values, expected " +
+                     std::to_string(d) + " x " + std::to_string(d));
+  for (double v : s.mean)
+    if (!std::isfinite(v)) throw InputError("feature statistics state: mean is not finite");
+  for (std::size_t i = 0; i < d; ++i)
+    for (std::size_t j = 0; j <= i; ++j) {
+      const double a = s.m2[i * d + j], b = s.m2[j * d + i];
+      if (!std::isfinite(a) || !std::isfinite(b)) throw InputError("feature statistics state: m2 is not finite");
+      if (std::abs(a - b) > 1e-9 * std::max({1.0, std::abs(a), std::abs(b)}))
+        throw InputError("feature statistics state: m2 is not symmetric at (" + std::to_string(i) + ", " + std::to_string(j) + ")");
+      acc.m2_[i + j * d] = a;
+    }
+  acc.n_ = s.n;
+  acc.mean_ = s.mean;
+  return acc;
+}
+
+GaussianStats compute_stats(FeatureView f, const std::string& what, std::int64_t batch_rows) {
   if (f.cols < 1) throw InputError(what + ": features have no columns");
   StatsAccumulator acc(static_cast<int>(f.cols));
   batch_rows = std::max<std::int64_t>(batch_rows, 1);
   for (std::int64_t r = 0; r < f.rows; r += batch_rows)
-    acc.add(f.data.data() + r * f.cols, std::min(batch_rows, f.rows - r));
+    acc.add(f.row(r), std::min(batch_rows, f.rows - r));
   return acc.finish(what);
 }
 

@@ -65,6 +65,19 @@ struct Matrix32 {
   std::vector<float> data;  // row-major
 };
 Matrix32 read_feature_matrix(const std::filesystem::path& path);
+// A read-only view of an N x D row-major float32 matrix: a Matrix32 (implicit conversion) or memory
+// owned by someone else (a NumPy array handed over by the Python module). The feature metrics read
+// through it, so a caller holding features never copies them to call a metric.
+struct FeatureView {
+  std::int64_t rows = 0, cols = 0;
+  const float* data = nullptr;  // rows * cols values
+  FeatureView() = default;
+  FeatureView(const float* values, std::int64_t n_rows, std::int64_t n_cols) : rows(n_rows), cols(n_cols), data(values) {}
+  FeatureView(const Matrix32& m) : rows(m.rows), cols(m.cols), data(m.data.data()) {}  // NOLINT: implicit by design
+  const float* row(std::int64_t i) const { return data + static_cast<std::size_t>(i) * static_cast<std::size_t>(cols); }
+};
+// InputError "NAME: row R contains NaN or Inf" (the check read_feature_matrix makes on files).
+void require_finite(const FeatureView& m, const std::string& name);
 void write_feature_matrix(const std::filesystem::path& path, const Matrix32& m);
 
 }  // namespace medsyn

@@ -66,6 +66,10 @@ class KnnIndex {
   std::unique_ptr<Impl> impl_;
 };
 
+// L2-normalises each of n rows of d floats in place (norm accumulated in float64); an all-zero row
+// stays zero. After it the inner product of two rows is their cosine similarity.
+void l2_normalize_rows(float* rows, std::int64_t n, int d);
+
 // Exact inner-product top-k without FAISS (double accumulation; ties go to the lower row).
 // The reference the tests and the recall estimate compare against.
 KnnResult brute_force_knn(const float* base, std::int64_t n, const float* queries, std::int64_t nq, int d, int k);

@@ -52,14 +52,14 @@ struct FidEstimates {
 // FID of A vs B (`fid_opt`: eps for rank-deficient covariances, for the point estimate and the
 // replicates). Below the minimum size (sample_size.h) both estimates are null with the reason and
 // `point` is not computed (point.fid NaN).
-FidEstimates fid_estimates(const Matrix32& a, const Matrix32& b, const IntervalOptions& opt,
+FidEstimates fid_estimates(FeatureView a, FeatureView b, const IntervalOptions& opt,
                            const std::string& name_a = "A", const std::string& name_b = "B",
                            const FidOptions& fid_opt = {});
 
 // KID with an interval for the population MMD^2. Replicate b uses KID subsets seeded from
 // (kid.seed, b); the subset size actually used for the point estimate is kept for the replicates.
 // `result` (optional) receives the full-sample KidResult (subsets, std, warnings) when computed.
-Estimate kid_estimate(const Matrix32& a, const Matrix32& b, const KidOptions& kid_opt, const IntervalOptions& opt,
+Estimate kid_estimate(FeatureView a, FeatureView b, const KidOptions& kid_opt, const IntervalOptions& opt,
                       const std::string& name_a = "A", const std::string& name_b = "B",
                       KidResult* result = nullptr);
 
@@ -68,7 +68,7 @@ struct PrdcEstimates {
 };
 // Real = A, generated = B, k neighbours. Below the minimum every estimate is null with the reason.
 // `result` (optional) receives the full-sample PrdcResult when it is computed.
-PrdcEstimates prdc_estimates(const Matrix32& real, const Matrix32& fake, int k, const IntervalOptions& opt,
+PrdcEstimates prdc_estimates(FeatureView real, FeatureView fake, int k, const IntervalOptions& opt,
                              const std::string& name_real = "A", const std::string& name_fake = "B",
                              PrdcResult* result = nullptr);
 
@@ -77,11 +77,11 @@ PrdcEstimates prdc_estimates(const Matrix32& real, const Matrix32& fake, int k, 
 // bootstrap (each replicate resamples A once and uses it for both; B1 and B2 independently).
 // Estimand "difference of population Frechet distances (B2 minus B1)". Null with the reason when
 // any set is below the FID minimum.
-Estimate fid_population_difference(const Matrix32& a, const Matrix32& b1, const Matrix32& b2,
+Estimate fid_population_difference(FeatureView a, FeatureView b1, FeatureView b2,
                                    const IntervalOptions& opt, const std::string& name_a = "A",
                                    const std::string& name_b1 = "B1", const std::string& name_b2 = "B2");
 
 // Rows `idx` of m (indices may repeat).
-Matrix32 gather_rows(const Matrix32& m, const std::vector<std::int64_t>& idx);
+Matrix32 gather_rows(FeatureView m, const std::vector<std::int64_t>& idx);
 
 }  // namespace medsyn::metrics

@@ -43,10 +43,10 @@ struct KidResult {
 };
 
 // Unbiased MMD^2 of the full sets A and B (no subsets).
-double kid_mmd2(const Matrix32& a, const Matrix32& b);
+double kid_mmd2(FeatureView a, FeatureView b);
 
 // Throws InputError on dimension mismatch, < 2 rows, subsets < 1 or subset_size < 2.
-KidResult kid(const Matrix32& a, const Matrix32& b, const KidOptions& opt = {},
+KidResult kid(FeatureView a, FeatureView b, const KidOptions& opt = {},
               const std::string& name_a = "A", const std::string& name_b = "B");
 
 nlohmann::json kid_to_json(const KidResult& r);

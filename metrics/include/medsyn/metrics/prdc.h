@@ -31,7 +31,7 @@ struct PrdcResult {
 };
 
 // Throws InputError on dimension mismatch, k < 1 or a set with <= k rows.
-PrdcResult prdc(const Matrix32& real, const Matrix32& fake, int k = 5, const std::string& name_real = "A",
+PrdcResult prdc(FeatureView real, FeatureView fake, int k = 5, const std::string& name_real = "A",
                 const std::string& name_fake = "B");
 
 nlohmann::json prdc_to_json(const PrdcResult& r);

@@ -42,6 +42,17 @@ class StatsAccumulator {
   // Mean and unbiased covariance. Throws InputError when fewer than 2 samples.
   GaussianStats finish(const std::string& what = "features") const;
 
+  // The accumulated state, e.g. to move it to another process and merge it there: n, the mean and
+  // M2 as a full symmetric dim x dim row-major matrix. from_state() rebuilds an accumulator that
+  // continues exactly (InputError naming the field for wrong sizes, non-finite values, n < 0 or an
+  // M2 that is not symmetric).
+  struct State {
+    std::int64_t n = 0;
+    std::vector<double> mean, m2;
+  };
+  State state() const;
+  static StatsAccumulator from_state(int dim, const State& s);
+
  private:
   void add_batch(const std::vector<double>& batch, std::int64_t rows);
   int dim_;
@@ -51,7 +62,7 @@ class StatsAccumulator {
 };
 
 // Statistics of a whole feature matrix (streams it in batches of `batch_rows`).
-GaussianStats compute_stats(const Matrix32& features, const std::string& what = "features",
+GaussianStats compute_stats(FeatureView features, const std::string& what = "features",
                             std::int64_t batch_rows = 1024);
 
 // .npz in pytorch-fid layout (mu, sigma float64; n int64 when known). Writes atomically.
