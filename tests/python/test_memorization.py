@@ -23,6 +23,13 @@ def reference(train, holdout, synthetic, k, q):
     return order, np.take_along_axis(sims, order, axis=1), hold_nn, tau, np.flatnonzero(nn > tau)
 
 
+def reference_similarities(train, synthetic):
+    def l2(x):
+        x = x.astype(np.float64)
+        return x / np.linalg.norm(x, axis=1, keepdims=True)
+    return l2(synthetic) @ l2(train).T
+
+
 class EmbeddingAudit(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -36,11 +43,20 @@ class EmbeddingAudit(unittest.TestCase):
     def test_flat_search_and_calibration_equal_numpy(self):
         r = msb.memorization_audit(self.train, self.holdout, self.synthetic, k=5, threshold_quantile=0.95)
         order, sims, hold_nn, tau, flagged = reference(self.train, self.holdout, self.synthetic, 5, 0.95)
-        np.testing.assert_array_equal(r["neighbors"], order)
+        # FAISS ranks in float32: neighbours may swap only where two similarities agree to float32
+        # rounding, so compare the similarities of the returned neighbours with the true top k,
+        # and the ids themselves where the true top k has no near-tie.
         np.testing.assert_allclose(r["similarities"], sims, atol=1e-6)
+        full = reference_similarities(self.train, self.synthetic)
+        np.testing.assert_allclose(np.take_along_axis(full, r["neighbors"], axis=1), sims, atol=1e-6)
+        top = -np.sort(-full, axis=1)[:, :6]  # the top k + 1 = 6 similarities of each row
+        clear = (np.abs(np.diff(top, axis=1)) > 1e-5).all(axis=1)
+        self.assertGreater(clear.sum(), 30)
+        np.testing.assert_array_equal(r["neighbors"][clear], order[clear])
         np.testing.assert_allclose(r["holdout_nn"], hold_nn, atol=1e-6)
         self.assertAlmostEqual(r["tau"], tau, delta=1e-6)
-        np.testing.assert_array_equal(r["flagged"], flagged)
+        away = np.abs(sims[:, 0] - tau) > 1e-5  # rows not within rounding of the threshold
+        np.testing.assert_array_equal(np.isin(np.flatnonzero(away), r["flagged"]), np.isin(np.flatnonzero(away), flagged))
         # The planted near-copies are flagged, with their source as the nearest neighbour.
         for i, src in enumerate([3, 50, 99, 150, 201, 250, 301, 333, 350, 399]):
             self.assertIn(30 + i, r["flagged"])
