@@ -14,6 +14,7 @@
 #include "medsyn/metrics/kid.h"
 #include "medsyn/metrics/prdc.h"
 #include "medsyn/metrics/stats.h"
+#include "medsyn/metrics/vendi.h"
 #include "medsyn/stats/intervals.h"
 #include "medsyn/stats/random.h"
 
@@ -28,6 +29,18 @@ constexpr std::uint64_t kFloorSeedMix = 0x9E3779B97F4A7C15ULL;
 Matrix32 gather_range(const Matrix32& m, const std::vector<std::int64_t>& idx, std::size_t begin, std::size_t end) {
   return gather_rows(m, std::vector<std::int64_t>(idx.begin() + static_cast<std::ptrdiff_t>(begin),
                                                   idx.begin() + static_cast<std::ptrdiff_t>(end)));
+}
+
+}  // namespace
+
+namespace {
+
+// A point estimate of the Vendi score; null below 2 rows.
+Estimate vendi_estimate(const Matrix32& m, const std::string& estimand) {
+  Estimate e = m.rows < 2 ? Estimate::null_because("n too small: the Vendi score needs at least 2 images", m.rows)
+                          : Estimate::point(vendi_score(m).score, m.rows);
+  e.estimand = estimand;
+  return e;
 }
 
 }  // namespace
@@ -72,6 +85,8 @@ ModalityFidelity fidelity_from_features(const std::string& modality, const Matri
   out.recall = p.recall;
   out.density = p.density;
   out.coverage = p.coverage;
+  out.vendi = vendi_estimate(synthetic, "Vendi score (q = 1, cosine kernel) of the synthetic features");
+  out.vendi_real = vendi_estimate(real, "Vendi score (q = 1, cosine kernel) of the real features");
 
   // ---- real-vs-real floor: two disjoint halves of the real rows ----
   stats::Rng rng(opt.seed ^ kFloorSeedMix);
@@ -190,6 +205,8 @@ nlohmann::json modality_fidelity_to_json(const ModalityFidelity& m, const Fideli
     j[name] = metric_estimate_to_json(*est);
     j[name]["k"] = opt.k;
   }
+  j["vendi"] = metric_estimate_to_json(m.vendi);
+  j["vendi_real"] = metric_estimate_to_json(m.vendi_real);
   j["features"] = {{"real", {{"cache_key", m.real_cache_key}, {"cache_hit", m.real_cache_hit}}},
                    {"synthetic", {{"cache_key", m.synthetic_cache_key}, {"cache_hit", m.synthetic_cache_hit}}}};
   j["warnings"] = m.warnings;

@@ -32,6 +32,7 @@ MetricInfo default_metric_info(const std::string& name) {
       {"density", {"Density", Better::higher, 3}},
       {"coverage", {"Coverage", Better::higher, 3}},
       {"ms_ssim", {"MS-SSIM", Better::lower, 3, /*best_near_reference=*/true}},
+      {"vendi", {"Vendi", Better::higher, 2, /*best_near_reference=*/true}},
       {"fraction_memorized", {"Fraction memorized", Better::lower, 4}},
       {"auroc", {"AUROC", Better::higher, 3}},
       {"accuracy", {"Accuracy", Better::higher, 3}},
@@ -74,7 +75,7 @@ MetricInfo Results::metric_info(const std::string& name) const {
 
 std::vector<std::string> Results::metric_names() const {
   static const std::vector<std::string> canonical = {"fid", "fid_population", "kid", "precision", "recall",
-                                                     "density", "coverage", "ms_ssim", "fid_real_floor",
+                                                     "density", "coverage", "ms_ssim", "vendi", "fid_real_floor",
                                                      "fid_real_floor_population"};
   std::set<std::string> present;
   for (const auto& [model, mods] : results)
@@ -129,7 +130,7 @@ Estimate metric_from(const ojson& j, const std::string& where) { return estimate
 // or a precision of 7.5 must be an error, not a bold "best"). Unknown metrics: no range.
 bool metric_range(const std::string& name, double& lo, double& hi) {
   static const std::set<std::string> non_negative = {"fid", "fid_population", "fid_real_floor",
-                                                     "fid_real_floor_population", "density"};
+                                                     "fid_real_floor_population", "density", "vendi"};
   static const std::set<std::string> fraction = {"precision", "recall", "coverage", "fraction_memorized",
                                                  "auroc", "accuracy", "balanced_accuracy", "f1"};
   lo = -std::numeric_limits<double>::infinity();

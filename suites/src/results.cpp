@@ -98,7 +98,8 @@ void add_metrics(RunContext& c, ojson& r) {
           const json f = read_json_file(file);
           const long long ns = f.value("n_synthetic", 0LL), nr = f.value("n_real", 0LL);
           std::map<std::string, std::vector<std::string>> null_metrics;  // reason -> metrics (one note each)
-          for (const char* name : {"fid", "fid_population", "kid", "precision", "recall", "density", "coverage"}) {
+          for (const char* name :
+               {"fid", "fid_population", "kid", "precision", "recall", "density", "coverage", "vendi"}) {
             if (!f.contains(name)) continue;
             ojson mt = metric_json(f[name], ns, file.string() + ": " + name);
             mt["n_real"] = nr;
@@ -119,6 +120,8 @@ void add_metrics(RunContext& c, ojson& r) {
           for (const char* name : {"fid_real_floor", "fid_real_floor_population"})
             if (!ref(mod).contains(name) && f.contains(name))
               ref(mod)[name] = metric_json(f[name], nr, file.string() + ": " + name);
+          if (!ref(mod).contains("vendi") && f.contains("vendi_real"))  // the real set's own, as for MS-SSIM
+            ref(mod)["vendi"] = metric_json(f["vendi_real"], nr, file.string() + ": vendi_real");
           for (const auto& wmsg : f.value("warnings", std::vector<std::string>{}))
             c.notes.push_back("fidelity " + m.name + "/" + mod + ": " + wmsg);
         } else {

@@ -12,6 +12,7 @@
 #include "medsyn/core/json.h"
 #include "medsyn/metrics/authpct.h"
 #include "medsyn/metrics/cmmd.h"
+#include "medsyn/metrics/fidelity.h"
 #include "medsyn/metrics/vendi.h"
 #include "metrics_fixture_data.h"
 #include "test_support.h"
@@ -178,6 +179,25 @@ TEST_CASE("AuthPct: worked example and errors", "[metrics][authpct]") {
   CHECK(r.authpct == 25.0);
   CHECK_THROWS_WITH(authpct(rows({{0}}), g), Catch::Contains("need at least 2"));
   CHECK_THROWS_WITH(authpct(t, rows({{0, 1}}), "t.npy", "g.npy"), Catch::Contains("t.npy has dimension 1 but g.npy has 2"));
+}
+
+TEST_CASE("the fidelity evaluation reports the Vendi score of both sets", "[metrics][vendi][fidelity]") {
+  const Matrix32 real = md::pixel_features("breastmnist", "train_images", 0, 120, 16);
+  const Matrix32 syn = md::pixel_features("pneumoniamnist", "train_images", 0, 90, 16);
+  FidelityOptions o;
+  o.bootstrap = 0;
+  o.kid_subset_size = 50;
+  const ModalityFidelity f = fidelity_from_features("m", real, syn, o);
+  CHECK(f.vendi.value == vendi_score(syn).score);
+  CHECK(f.vendi_real.value == vendi_score(real).score);
+  CHECK(f.vendi.n == 90);
+  CHECK(!f.vendi.has_ci());
+  CHECK(f.vendi.estimand.find("synthetic") != std::string::npos);
+  const json j = modality_fidelity_to_json(f, o);
+  CHECK(j["vendi"]["value"].get<double>() == f.vendi.value);
+  CHECK(j["vendi_real"]["value"].get<double>() == f.vendi_real.value);
+  const Matrix32 one = md::pixel_features("breastmnist", "train_images", 0, 1, 16);
+  CHECK(std::isnan(fidelity_from_features("m", real, one, o).vendi.value));  // too few: null with the reason
 }
 
 TEST_CASE("metrics cmmd, vendi and authpct print the library's numbers", "[metrics][cmmd][vendi][authpct][cli]") {

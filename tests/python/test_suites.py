@@ -126,6 +126,10 @@ class RunSuite(unittest.TestCase):
             self.assertEqual(normalised(got)["samples"], normalised(want)["samples"])
             fid = got["results"]["gen"]["breast_ultrasound"]["fid"]
             self.assertIsNotNone(fid["value"])
+            # The Vendi score of the synthetic set next to the real set's own (reference).
+            self.assertGreaterEqual(got["results"]["gen"]["breast_ultrasound"]["vendi"]["value"], 1.0)
+            self.assertGreaterEqual(got["reference"]["breast_ultrasound"]["vendi"]["value"], 1.0)
+            self.assertTrue(any(r["metric"] == "vendi" for r in msb.results_rows(got)))
             again = msb.run_suite(suite, os.path.join(d, "py"), limit=60, resume=True, quiet=True)
             self.assertEqual(normalised(again)["results"], normalised(got)["results"])
 

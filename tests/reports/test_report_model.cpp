@@ -132,6 +132,21 @@ TEST_CASE("diversity: best MS-SSIM is the one closest to the real data's", "[rep
   CHECK(best_models(r, "retina_fundus", "fid") == std::set<std::string>{"spec_retina"});
 }
 
+TEST_CASE("diversity: the Vendi column's best is the one closest to the real data's Vendi score", "[reports][report][diversity]") {
+  const auto r = load([](ordered_json& j) {
+    auto point = [](double v) { return ordered_json{{"value", v}, {"ci_low", nullptr}, {"ci_high", nullptr}, {"n", 500}}; };
+    j["results"]["generalist"]["retina_fundus"]["vendi"] = point(3.1);
+    j["results"]["spec_retina"]["retina_fundus"]["vendi"] = point(5.9);
+    j["reference"]["retina_fundus"]["vendi"] = point(5.0);
+  });
+  CHECK(best_models(r, "retina_fundus", "vendi") == std::set<std::string>{"spec_retina"});  // 0.9 away vs 1.9
+  CHECK(table_metrics(r).back() == "vendi");
+  const std::string md = markdown_report(r, {});
+  CHECK(md.find("Vendi ≈ real") != std::string::npos);
+  CHECK(md.find("**5.90**") != std::string::npos);
+  CHECK(md.find("| 3.10 |") != std::string::npos);
+}
+
 TEST_CASE("a null value with a note shows the note and is never best", "[reports][report][note]") {
   const auto r = load([](ordered_json& j) {
     j["results"]["spec_chest"]["chest_xray"]["fid"] =

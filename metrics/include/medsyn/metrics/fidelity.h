@@ -51,6 +51,10 @@ struct ModalityFidelity {
   int dim = 0;
   // calibrated.h estimates (n = rows of both sets compared).
   Estimate fid, fid_population, fid_real_floor, fid_real_floor_population, kid, precision, recall, density, coverage;
+  // Vendi score (q = 1, cosine kernel; vendi.h) of the synthetic and of the real features: a second
+  // diversity figure next to MS-SSIM, read against the real set's own. Point estimates (no interval:
+  // a bootstrap resample duplicates rows, which lowers the score by construction).
+  Estimate vendi, vendi_real;
   double kid_std = 0;                     // std over KID subsets of the point estimate
   int kid_subsets = 0;
   std::int64_t kid_subset_size = 0;

@@ -62,7 +62,7 @@ ReportResult write_report(const Results& r, const ReportOptions& options);
 
 // ---- building blocks (also used by tests) ----
 
-// The table's quality metrics: fid, fid_population, kid, precision, recall, ms_ssim (those present).
+// The table's quality metrics: fid, fid_population, kid, precision, recall, ms_ssim, vendi (those present).
 std::vector<std::string> table_metrics(const Results& r);
 // Models covering `modality`, generalists first, in display order.
 std::vector<const ModelInfo*> models_for(const Results& r, const std::string& modality);

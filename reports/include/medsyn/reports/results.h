@@ -47,9 +47,9 @@ struct MetricInfo {
   // generator with near-zero MS-SSIM is noisy, not better. `better` still drives compare verdicts.
   bool best_near_reference = false;
 };
-// Built-in metric table (fid, kid, precision, recall, density, coverage, ms_ssim, fid_real_floor,
-// fraction_memorized, auroc, accuracy, balanced_accuracy, f1); unknown names get label = name,
-// better = none, digits = 3. ms_ssim has best_near_reference.
+// Built-in metric table (fid, kid, precision, recall, density, coverage, ms_ssim, vendi,
+// fid_real_floor, fraction_memorized, auroc, accuracy, balanced_accuracy, f1); unknown names get
+// label = name, better = none, digits = 3. ms_ssim and vendi have best_near_reference.
 MetricInfo default_metric_info(const std::string& name);
 
 struct ModelInfo {
