@@ -2,7 +2,12 @@
 // Private: float64 matrix products of the metrics through the BLAS that LAPACK links (OpenBLAS in
 // our builds; runtime-dispatched AVX2/AVX-512 kernels, 5-10x Eigen's portable SSE2 build). Each
 // output element is one dot product whose order does not depend on the thread count.
+#include <cstdint>
+#include <vector>
+
 #include <Eigen/Dense>
+
+#include "medsyn/core/npy.h"
 
 extern "C" {
 void dgemm_(const char* transa, const char* transb, const int* m, const int* n, const int* k, const double* alpha,
@@ -13,6 +18,21 @@ void dsyrk_(const char* uplo, const char* trans, const int* n, const int* k, con
 }
 
 namespace medsyn::metrics::detail {
+
+using RowMat = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+
+// A float64 row-major copy of float32 features (the metrics compute in float64).
+inline RowMat to_f64(FeatureView m) {
+  return Eigen::Map<const Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>(m.data, m.rows, m.cols)
+      .cast<double>();
+}
+
+// Rows idx of x (indices may repeat: bootstrap resamples).
+inline RowMat gather(const RowMat& x, const std::vector<std::int64_t>& idx) {
+  RowMat out(static_cast<Eigen::Index>(idx.size()), x.cols());
+  for (std::size_t i = 0; i < idx.size(); ++i) out.row(static_cast<Eigen::Index>(i)) = x.row(idx[i]);
+  return out;
+}
 
 // C (m x n, column-major) = A B^T for row-major A (m x k at `a`) and B (n x k at `b`).
 inline Eigen::MatrixXd gemm_abt(const double* a, int m, const double* b, int n, int k) {

@@ -22,7 +22,6 @@ constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 enum Stream : std::uint64_t { kFidStream = 0x46494431, kKidStream = 0x4B494431, kPrdcStream = 0x50524443,
                               kDiffStream = 0x44494646 };
 
-const char* kReflected = "basic bootstrap about the estimate (deviations from the bootstrap mean)";
 const char* kPaired =
     "paired bootstrap (real set resampled once for both); second-order bias correction; basic interval";
 const char* kBiasCorrected =
@@ -142,7 +141,7 @@ FidEstimates fid_estimates(FeatureView a, FeatureView b, const IntervalOptions& 
     const auto ja = resample_of(rng, ia), jb = resample_of(rng, ib);
     inner.push_back(fid_or_nan(stats_rows(a, ja, name_a), stats_rows(b, jb, name_b), fid_opt, log_inner));
   }
-  stats::finish_reflected_interval(out.point.fid, outer, opt.ci_level, kReflected, out.plug_in, 0.0);
+  stats::finish_reflected_interval(out.point.fid, outer, opt.ci_level, kReflectedIntervalMethod, out.plug_in, 0.0);
   const double corrected = bias_corrected(out.point.fid, outer, inner);
   out.population.note.clear();
   stats::finish_reflected_interval(corrected, outer, opt.ci_level, kBiasCorrected, out.population, 0.0);
@@ -181,7 +180,7 @@ Estimate kid_estimate(FeatureView a, FeatureView b, const KidOptions& kid_opt, c
       reps.push_back(kNaN);
     }
   }
-  stats::finish_reflected_interval(kr.kid_mean, std::move(reps), opt.ci_level, kReflected, e);
+  stats::finish_reflected_interval(kr.kid_mean, std::move(reps), opt.ci_level, kReflectedIntervalMethod, e);
   return e;
 }
 
@@ -221,7 +220,7 @@ PrdcEstimates prdc_estimates(FeatureView real, FeatureView fake, int k, const In
   }
   // Precision, recall and coverage are fractions: their intervals stay within [0, 1].
   auto finish = [&](Estimate& e, std::vector<double> v, bool fraction) {
-    stats::finish_reflected_interval(e.value, std::move(v), opt.ci_level, kReflected, e, 0.0,
+    stats::finish_reflected_interval(e.value, std::move(v), opt.ci_level, kReflectedIntervalMethod, e, 0.0,
                                      fraction ? 1.0 : std::numeric_limits<double>::infinity());
   };
   finish(out.precision, std::move(vp), true);

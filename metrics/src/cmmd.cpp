@@ -18,14 +18,11 @@ namespace medsyn::metrics {
 namespace {
 
 using nlohmann::json;
-using RowMat = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+using detail::RowMat;
+using detail::to_f64;
 constexpr std::uint64_t kCmmdStream = 0x434D4D44;  // "CMMD"
 constexpr std::int64_t kBlockRows = 512;           // 512 x n doubles per Gram block
 
-RowMat to_f64(FeatureView m) {
-  return Eigen::Map<const Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>(m.data, m.rows, m.cols)
-      .cast<double>();
-}
 
 // Sum of exp(-gamma |x_i - y_j|^2) over a Gram block g (g(i, j) = x_i . y_j, |x_i|^2 = xn[i],
 // |y_j|^2 = yn[j]): columns j < split and columns j >= split separately.
@@ -122,13 +119,9 @@ CmmdReport cmmd_report(FeatureView a, FeatureView b, const CmmdOptions& opt, con
   reps.reserve(static_cast<std::size_t>(interval.bootstrap));
   for (int rep = 0; rep < interval.bootstrap; ++rep) {
     const auto ia = stats::resample_indices(rng, a.rows), ib = stats::resample_indices(rng, b.rows);
-    RowMat ra(static_cast<Eigen::Index>(ia.size()), fa.cols()), rb(static_cast<Eigen::Index>(ib.size()), fb.cols());
-    for (std::size_t i = 0; i < ia.size(); ++i) ra.row(static_cast<Eigen::Index>(i)) = fa.row(ia[i]);
-    for (std::size_t i = 0; i < ib.size(); ++i) rb.row(static_cast<Eigen::Index>(i)) = fb.row(ib[i]);
-    reps.push_back(cmmd_f64(ra, rb, opt));
+    reps.push_back(cmmd_f64(detail::gather(fa, ia), detail::gather(fb, ib), opt));
   }
-  stats::finish_reflected_interval(r.value, std::move(reps), interval.ci_level,
-                                   "basic bootstrap about the estimate (deviations from the bootstrap mean)", r.estimate, 0.0);
+  stats::finish_reflected_interval(r.value, std::move(reps), interval.ci_level, kReflectedIntervalMethod, r.estimate, 0.0);
   return r;
 }
 

@@ -13,19 +13,9 @@
 namespace medsyn::metrics {
 namespace {
 
-using RowMat = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-
-RowMat to_f64(FeatureView m) {
-  return Eigen::Map<const Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>(m.data, m.rows,
-                                                                                              m.cols)
-      .cast<double>();
-}
-
-RowMat gather(const RowMat& x, const std::vector<std::int64_t>& idx) {
-  RowMat out(static_cast<Eigen::Index>(idx.size()), x.cols());
-  for (std::size_t i = 0; i < idx.size(); ++i) out.row(static_cast<Eigen::Index>(i)) = x.row(idx[i]);
-  return out;
-}
+using detail::RowMat;
+using detail::gather;
+using detail::to_f64;
 
 double cube_kernel(double g, double inv_d) {
   const double v = g * inv_d + 1.0;

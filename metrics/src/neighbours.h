@@ -14,14 +14,7 @@
 
 namespace medsyn::metrics::detail {
 
-using RowMat = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 inline constexpr double kRelTol = 1e-9;  // Gram-expansion error bound, relative to |x|^2 + |y|^2
-
-inline RowMat to_f64(FeatureView m) {
-  return Eigen::Map<const Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>(m.data, m.rows,
-                                                                                              m.cols)
-      .cast<double>();
-}
 
 // Squared distance in a fixed order: the definition used to decide ties.
 inline double exact_d2(const RowMat& x, Eigen::Index i, const RowMat& y, Eigen::Index j) {

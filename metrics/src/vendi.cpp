@@ -16,10 +16,6 @@
 
 namespace medsyn::metrics {
 
-namespace {
-using RowMat = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-}
-
 VendiResult vendi_score(FeatureView x, const VendiOptions& opt, const std::string& name) {
   if (std::isnan(opt.q) || opt.q < 0) throw InputError("Vendi score: q must be >= 0 (or inf), got " + std::to_string(opt.q));
   if (x.rows < 1) throw InputError(at_file(name, "no rows"));
@@ -29,8 +25,7 @@ VendiResult vendi_score(FeatureView x, const VendiOptions& opt, const std::strin
   r.n = x.rows;
   r.dim = static_cast<int>(x.cols);
   // Rows L2-normalised in float64 (sklearn.preprocessing.normalize: a zero row stays zero).
-  RowMat m = Eigen::Map<const Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>(x.data, x.rows, x.cols)
-                 .cast<double>();
+  detail::RowMat m = detail::to_f64(x);
   for (Eigen::Index i = 0; i < m.rows(); ++i) {
     const double norm = m.row(i).norm();
     if (norm > 0) m.row(i) /= norm;

@@ -25,7 +25,7 @@ import os
 import shutil
 import subprocess
 import sys
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -348,12 +348,7 @@ def results_rows(results: Union[str, os.PathLike, Mapping[str, Any]]) -> List[Di
     ``results`` is a results.json path, a run folder, or a dict from :func:`load_results`.
     """
     if isinstance(results, Mapping):
-        import tempfile
-        with tempfile.TemporaryDirectory() as d:
-            p = os.path.join(d, "results.json")
-            with open(p, "w", encoding="utf-8") as f:
-                json.dump(results, f)
-            return _core._results_rows(p)
+        return _core._results_rows_text(json.dumps(results))
     path = os.fspath(results)
     if os.path.isdir(path):
         path = os.path.join(path, "results.json")

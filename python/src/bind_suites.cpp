@@ -3,6 +3,8 @@
 // docs/python.md for why LibTorch stays out of the Python process.
 #include <pybind11/stl.h>
 
+#include <cmath>
+
 #include "bindings.h"
 #include "convert.h"
 #include "medsyn/core/json.h"
@@ -12,6 +14,38 @@
 #include "medsyn/suites/validate.h"
 
 namespace medsyn::python {
+
+namespace {
+
+// One dict per number of the report (the rows of its metrics.csv).
+py::list rows_of(const reports::Results& r) {
+  const reports::Document d = reports::build_document(r, {});
+  auto num = [](double v) { return std::isfinite(v) ? py::object(py::float_(v)) : py::object(py::none()); };
+  auto text = [](const std::string& s) { return s.empty() ? py::object(py::none()) : py::object(py::str(s)); };
+  py::list rows;
+  for (const auto& x : d.records) {
+    const Estimate& e = x.estimate;
+    py::dict row;
+    row["section"] = x.section;
+    row["model"] = x.model;
+    row["kind"] = x.kind;
+    row["modality"] = x.modality;
+    row["metric"] = x.metric;
+    row["arm"] = text(x.arm);
+    row["fraction"] = num(x.fraction);
+    row["value"] = num(e.value);
+    row["ci_low"] = num(e.ci_low);
+    row["ci_high"] = num(e.ci_high);
+    row["ci_level"] = e.has_ci() ? num(e.ci_level) : py::object(py::none());
+    row["ci_method"] = text(e.ci_method);
+    row["n"] = x.with_n ? py::object(py::int_(e.n)) : py::object(py::none());
+    row["note"] = text(e.note);
+    rows.append(row);
+  }
+  return rows;
+}
+
+}  // namespace
 
 void bind_suites(py::module_& m) {
   m.def(
@@ -34,33 +68,15 @@ void bind_suites(py::module_& m) {
 
   m.def(
       "_results_rows",
-      [](const std::string& path) {
-        const reports::Results r = reports::load_results(path);
-        const reports::Document d = reports::build_document(r, {});
-        py::list rows;
-        for (const auto& x : d.records) {
-          py::dict row;
-          row["section"] = x.section;
-          row["model"] = x.model;
-          row["kind"] = x.kind;
-          row["modality"] = x.modality;
-          row["metric"] = x.metric;
-          row["arm"] = x.arm.empty() ? py::object(py::none()) : py::object(py::str(x.arm));
-          row["fraction"] = std::isfinite(x.fraction) ? py::object(py::float_(x.fraction)) : py::object(py::none());
-          const Estimate& e = x.estimate;
-          auto num = [](double v) { return std::isfinite(v) ? py::object(py::float_(v)) : py::object(py::none()); };
-          row["value"] = num(e.value);
-          row["ci_low"] = num(e.ci_low);
-          row["ci_high"] = num(e.ci_high);
-          row["ci_level"] = e.has_ci() ? num(e.ci_level) : py::object(py::none());
-          row["ci_method"] = e.ci_method.empty() ? py::object(py::none()) : py::object(py::str(e.ci_method));
-          row["n"] = x.with_n ? py::object(py::int_(e.n)) : py::object(py::none());
-          row["note"] = e.note.empty() ? py::object(py::none()) : py::object(py::str(e.note));
-          rows.append(row);
-        }
-        return rows;
+      [](const std::string& path) { return rows_of(reports::load_results(path)); }, py::arg("path"));
+
+  // A results dict from Python, as JSON text: validated like a file, named "results".
+  m.def(
+      "_results_rows_text",
+      [](const std::string& text) {
+        return rows_of(reports::results_from_json(parse_ordered_json_strict(text, "results"), "results"));
       },
-      py::arg("path"));
+      py::arg("text"));
 
   m.def("_build_info", [] {
     const BuildInfo& b = build_info();

@@ -34,6 +34,10 @@
 
 namespace medsyn::metrics {
 
+// ci_method of the reflected intervals (stats::finish_reflected_interval) of every feature metric.
+inline constexpr const char* kReflectedIntervalMethod =
+    "basic bootstrap about the estimate (deviations from the bootstrap mean)";
+
 struct IntervalOptions {
   int bootstrap = 100;  // outer replicates; 0 = point estimates only (no interval, no bias correction)
   double ci_level = 0.95;
