@@ -148,10 +148,14 @@ void run_fidelity(const FidelityArgs& a) {
               << " + " << m.floor_n_b << "; bias-corrected " << format_estimate(m.fid_real_floor_population, 4)
               << ")\n";
     std::cout << "  KID        " << format_estimate(m.kid, 6) << "  (std over subsets " << m.kid_std << ")\n";
+    std::cout << "  CMMD       " << format_estimate(m.cmmd, 4) << "  (floor, real half vs real half "
+              << format_estimate(m.cmmd_real_floor, 4) << ")\n";
     std::cout << "  precision  " << format_estimate(m.precision, 4) << "\n";
     std::cout << "  recall     " << format_estimate(m.recall, 4) << "\n";
     std::cout << "  density    " << format_estimate(m.density, 4) << "\n";
     std::cout << "  coverage   " << format_estimate(m.coverage, 4) << "\n";
+    std::cout << "  Vendi      " << format_estimate(m.vendi, 3) << "  (real " << format_estimate(m.vendi_real, 3)
+              << ")\n";
     for (const auto& w : m.warnings) std::cout << "  warning: " << w << "\n";
   }
   for (const auto& s : rep.skipped) std::cout << "skipped: " << s << "\n";

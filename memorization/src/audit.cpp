@@ -21,6 +21,7 @@
 #include "medsyn/memorization/contrastive.h"
 #include "medsyn/memorization/gallery.h"
 #include "medsyn/memorization/plots.h"
+#include "medsyn/metrics/authpct.h"
 #include "medsyn/metrics/extractor.h"
 #include "medsyn/metrics/feature_extract.h"
 #include "medsyn/metrics/ssim.h"
@@ -277,6 +278,15 @@ AuditResult run_audit(const AuditOptions& opt) {
       ma.recall_queries = static_cast<std::size_t>(nq);
     }
 
+    if (ftrain.features.rows >= 2 && fsyn.features.rows >= 1) {
+      const metrics::AuthPctResult ap = metrics::authpct(ftrain.features, fsyn.features, "train '" + mod + "'",
+                                                         "synthetic '" + mod + "'");
+      ma.authentic = ap.authentic;
+      ma.authpct = ap.authpct;
+    } else {
+      ma.warnings.push_back("AuthPct not computed: it needs at least 2 training images");
+    }
+
     ma.synthetic_nn = to_double(ks.sims, k);
     ma.holdout_nn = to_double(kh.sims, 1);
     for (const auto& r : hold_recs) ma.holdout_paths.push_back(r.path);
@@ -463,6 +473,12 @@ nlohmann::json audit_to_json(const AuditResult& r) {
                                     {"extra_images", m.train_duplicate_images},
                                     {"list", dups}}},
         {"synthetic_exact_copies_of_train", m.synthetic_exact_copies},
+        {"authpct", m.authentic < 0 ? json(nullptr)
+                                    : json{{"authpct", m.authpct},
+                                           {"authentic", m.authentic},
+                                           {"n_synthetic", m.n_synthetic},
+                                           {"space", "the embedder's L2-normalised embeddings (training images' first view)"},
+                                           {"method", "Alaa et al. 2022 as dgm-eval computes it (metrics/authpct.h)"}}},
         {"gallery", {{"views", m.gallery_views},
                      {"rows", m.gallery_rows},
                      {"zooms", o.train_zooms},

@@ -11,6 +11,7 @@
 #include "medsyn/core/provenance.h"
 #include "medsyn/metrics/calibrated.h"
 #include "medsyn/metrics/fid.h"
+#include "medsyn/metrics/cmmd.h"
 #include "medsyn/metrics/kid.h"
 #include "medsyn/metrics/prdc.h"
 #include "medsyn/metrics/stats.h"
@@ -40,6 +41,18 @@ Estimate vendi_estimate(const Matrix32& m, const std::string& estimand) {
   Estimate e = m.rows < 2 ? Estimate::null_because("n too small: the Vendi score needs at least 2 images", m.rows)
                           : Estimate::point(vendi_score(m).score, m.rows);
   e.estimand = estimand;
+  return e;
+}
+
+// CMMD needs two rows per set for a resample to differ from its source; below that it is null.
+Estimate cmmd_estimate(const Matrix32& a, const Matrix32& b, const IntervalOptions& io, const std::string& name_a,
+                       const std::string& name_b, bool with_interval) {
+  if (a.rows < 2 || b.rows < 2)
+    return Estimate::null_because("n too small: CMMD needs at least 2 images per set", std::min(a.rows, b.rows));
+  IntervalOptions o = io;
+  if (!with_interval) o.bootstrap = 0;
+  Estimate e = cmmd_report(a, b, CmmdOptions{}, o, name_a, name_b).estimate;
+  if (!with_interval) e.estimand = "CMMD (biased MMD^2 estimator, Gaussian RBF kernel, sigma 10, x 1000) of two real halves";
   return e;
 }
 
@@ -87,6 +100,7 @@ ModalityFidelity fidelity_from_features(const std::string& modality, const Matri
   out.coverage = p.coverage;
   out.vendi = vendi_estimate(synthetic, "Vendi score (q = 1, cosine kernel) of the synthetic features");
   out.vendi_real = vendi_estimate(real, "Vendi score (q = 1, cosine kernel) of the real features");
+  out.cmmd = cmmd_estimate(real, synthetic, io, name_r, name_s, /*with_interval=*/true);
 
   // ---- real-vs-real floor: two disjoint halves of the real rows ----
   stats::Rng rng(opt.seed ^ kFloorSeedMix);
@@ -100,6 +114,8 @@ ModalityFidelity fidelity_from_features(const std::string& modality, const Matri
   const FidEstimates ff = fid_estimates(half_a, half_b, floor_io, name_r + " half A", name_r + " half B");
   out.fid_real_floor = ff.plug_in;
   out.fid_real_floor_population = ff.population;
+  out.cmmd_real_floor = cmmd_estimate(half_a, half_b, floor_io, name_r + " half A", name_r + " half B",
+                                      /*with_interval=*/false);
   if (ff.plug_in.has_value() && ff.point.diagnostics.regularized)
     out.warnings.push_back("FID floor: covariance regularised (eps " + std::to_string(ff.point.diagnostics.eps) +
                            "): " + ff.point.diagnostics.reason);
@@ -207,6 +223,8 @@ nlohmann::json modality_fidelity_to_json(const ModalityFidelity& m, const Fideli
   }
   j["vendi"] = metric_estimate_to_json(m.vendi);
   j["vendi_real"] = metric_estimate_to_json(m.vendi_real);
+  j["cmmd"] = metric_estimate_to_json(m.cmmd);
+  j["cmmd_real_floor"] = metric_estimate_to_json(m.cmmd_real_floor);
   j["features"] = {{"real", {{"cache_key", m.real_cache_key}, {"cache_hit", m.real_cache_hit}}},
                    {"synthetic", {{"cache_key", m.synthetic_cache_key}, {"cache_hit", m.synthetic_cache_hit}}}};
   j["warnings"] = m.warnings;

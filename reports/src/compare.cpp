@@ -61,8 +61,13 @@ std::vector<Entry> comparable_entries(const Results& r) {
     if (auto it = r.memorization.find(model.name); it != r.memorization.end())
       for (const auto& mod : r.modalities)
         if (auto e = it->second.find(mod.name); e != it->second.end())
+        {
           out.push_back({"memorization", model.name, model.kind, mod.name, "memorization.fraction_memorized", "", kNaN,
                          e->second.fraction_memorized});
+          if (e->second.authpct.has_value())
+            out.push_back({"memorization", model.name, model.kind, mod.name, "memorization.authpct", "", kNaN,
+                           e->second.authpct});
+        }
   for (const auto& model : r.models)
     if (auto it = r.downstream.find(model.name); it != r.downstream.end())
       for (const auto& mod : r.modalities)

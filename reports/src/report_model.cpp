@@ -262,7 +262,12 @@ Section memorization_section(const Results& r, const ReportResult& files) {
   Section s{"memorization", "Memorization", {}};
   Table t;
   t.id = "memorization";
+  // AuthPct is a column only when some entry has it (results files from before it existed).
+  bool any_authpct = false;
+  for (const auto& [model, mods] : r.memorization)
+    for (const auto& [mod, e] : mods) any_authpct = any_authpct || e.authpct.has_value();
   t.header = {"Model", "Modality", "Fraction memorized", "Exact copies", "Synthetic", "tau"};
+  if (any_authpct) t.header.insert(t.header.begin() + 4, "AuthPct (%)");
   RowGroup g;
   IntervalLevels levels;
   for (const auto& m : r.models)
@@ -271,10 +276,15 @@ Section memorization_section(const Results& r, const ReportResult& files) {
         if (auto e = it->second.find(mod.name); e != it->second.end()) {
           const auto& x = e->second;
           levels.add(x.fraction_memorized);
-          g.rows.push_back({Row::Style::normal, m.label, "",
-                            {text_cell(mod.label), value_cell(&x.fraction_memorized, 4),
-                             text_cell(x.exact_copies >= 0 ? std::to_string(x.exact_copies) : "-"),
-                             text_cell(x.n_synthetic >= 0 ? std::to_string(x.n_synthetic) : "-"), text_cell(format_value(x.tau, 4))}});
+          std::vector<Cell> cells = {text_cell(mod.label), value_cell(&x.fraction_memorized, 4),
+                                     text_cell(x.exact_copies >= 0 ? std::to_string(x.exact_copies) : "-"),
+                                     text_cell(x.n_synthetic >= 0 ? std::to_string(x.n_synthetic) : "-"),
+                                     text_cell(format_value(x.tau, 4))};
+          if (any_authpct) {
+            if (x.authpct.has_value()) levels.add(x.authpct);
+            cells.insert(cells.begin() + 3, value_cell(&x.authpct, 1));
+          }
+          g.rows.push_back({Row::Style::normal, m.label, "", std::move(cells)});
         }
   t.groups.push_back(std::move(g));
   mark_levels(t);
@@ -401,6 +411,11 @@ std::vector<Record> records(const Results& r) {
       for (const auto& mod : r.modalities)
         if (auto e = it->second.find(mod.name); e != it->second.end())
           out.push_back({"memorization", model.name, model.kind, mod.name, "fraction_memorized", "", kNaN, e->second.fraction_memorized});
+  for (const auto& model : r.models)
+    if (auto it = r.memorization.find(model.name); it != r.memorization.end())
+      for (const auto& mod : r.modalities)
+        if (auto e = it->second.find(mod.name); e != it->second.end() && e->second.authpct.has_value())
+          out.push_back({"memorization", model.name, model.kind, mod.name, "authpct", "", kNaN, e->second.authpct});
   for (const auto& model : r.models)
     if (auto it = r.downstream.find(model.name); it != r.downstream.end())
       for (const auto& mod : r.modalities)

@@ -33,7 +33,10 @@ MetricInfo default_metric_info(const std::string& name) {
       {"coverage", {"Coverage", Better::higher, 3}},
       {"ms_ssim", {"MS-SSIM", Better::lower, 3, /*best_near_reference=*/true}},
       {"vendi", {"Vendi", Better::higher, 2, /*best_near_reference=*/true}},
+      {"cmmd", {"CMMD", Better::lower, 3}},
+      {"cmmd_real_floor", {"CMMD floor (real)", Better::lower, 3}},
       {"fraction_memorized", {"Fraction memorized", Better::lower, 4}},
+      {"authpct", {"AuthPct (%)", Better::higher, 1}},
       {"auroc", {"AUROC", Better::higher, 3}},
       {"accuracy", {"Accuracy", Better::higher, 3}},
       {"balanced_accuracy", {"Balanced accuracy", Better::higher, 3}},
@@ -74,9 +77,9 @@ MetricInfo Results::metric_info(const std::string& name) const {
 }
 
 std::vector<std::string> Results::metric_names() const {
-  static const std::vector<std::string> canonical = {"fid", "fid_population", "kid", "precision", "recall",
+  static const std::vector<std::string> canonical = {"fid", "fid_population", "kid", "cmmd", "precision", "recall",
                                                      "density", "coverage", "ms_ssim", "vendi", "fid_real_floor",
-                                                     "fid_real_floor_population"};
+                                                     "fid_real_floor_population", "cmmd_real_floor"};
   std::set<std::string> present;
   for (const auto& [model, mods] : results)
     for (const auto& [mod, metrics] : mods)
@@ -130,7 +133,8 @@ Estimate metric_from(const ojson& j, const std::string& where) { return estimate
 // or a precision of 7.5 must be an error, not a bold "best"). Unknown metrics: no range.
 bool metric_range(const std::string& name, double& lo, double& hi) {
   static const std::set<std::string> non_negative = {"fid", "fid_population", "fid_real_floor",
-                                                     "fid_real_floor_population", "density", "vendi"};
+                                                     "fid_real_floor_population", "density", "vendi",
+                                                     "cmmd", "cmmd_real_floor"};
   static const std::set<std::string> fraction = {"precision", "recall", "coverage", "fraction_memorized",
                                                  "auroc", "accuracy", "balanced_accuracy", "f1"};
   lo = -std::numeric_limits<double>::infinity();
@@ -138,6 +142,7 @@ bool metric_range(const std::string& name, double& lo, double& hi) {
   if (non_negative.count(name)) lo = 0;
   else if (fraction.count(name)) lo = 0, hi = 1;
   else if (name == "ms_ssim") lo = -1, hi = 1;
+  else if (name == "authpct") lo = 0, hi = 100;  // a percentage
   else return false;
   return true;
 }
@@ -210,10 +215,11 @@ std::vector<SchemaError> validate_results(const ojson& j) {
     for (auto m = r->begin(); m != r->end(); ++m)
       if (m->is_object())
         for (auto mod = m->begin(); mod != m->end(); ++mod)
-          if (mod->is_object() && mod->contains("fraction_memorized"))
-            check_metric((*mod)["fraction_memorized"],
-                         json_path_key(json_path_key(json_path_key("$.memorization", m.key()), mod.key()), "fraction_memorized"), errs,
-                         "fraction_memorized");
+          if (mod->is_object())
+            for (const char* name : {"fraction_memorized", "authpct"})
+              if (mod->contains(name))
+                check_metric((*mod)[name], json_path_key(json_path_key(json_path_key("$.memorization", m.key()), mod.key()), name),
+                             errs, name);
   if (auto r = j.find("downstream"); r != j.end() && r->is_object())
     for (auto m = r->begin(); m != r->end(); ++m)
       if (m->is_object())
@@ -335,6 +341,9 @@ Results results_from_json(const ojson& j, const std::string& name) {
         MemorizationEntry e;
         e.fraction_memorized = metric_from(
             (*mod)["fraction_memorized"], name + ": " + json_path_key(json_path_key(json_path_key("$.memorization", m.key()), mod.key()), "fraction_memorized"));
+        if (mod->contains("authpct"))
+          e.authpct = metric_from((*mod)["authpct"],
+                                  name + ": " + json_path_key(json_path_key(json_path_key("$.memorization", m.key()), mod.key()), "authpct"));
         e.n_synthetic = integer(*mod, "n_synthetic");
         e.n_train = integer(*mod, "n_train");
         e.n_holdout = integer(*mod, "n_holdout");

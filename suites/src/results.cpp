@@ -99,7 +99,7 @@ void add_metrics(RunContext& c, ojson& r) {
           const long long ns = f.value("n_synthetic", 0LL), nr = f.value("n_real", 0LL);
           std::map<std::string, std::vector<std::string>> null_metrics;  // reason -> metrics (one note each)
           for (const char* name :
-               {"fid", "fid_population", "kid", "precision", "recall", "density", "coverage", "vendi"}) {
+               {"fid", "fid_population", "kid", "cmmd", "precision", "recall", "density", "coverage", "vendi"}) {
             if (!f.contains(name)) continue;
             ojson mt = metric_json(f[name], ns, file.string() + ": " + name);
             mt["n_real"] = nr;
@@ -117,7 +117,7 @@ void add_metrics(RunContext& c, ojson& r) {
             c.notes.push_back("fidelity " + m.name + "/" + mod + ": " + list + (names.size() > 1 ? " are" : " is") +
                               " null: " + reason);
           }
-          for (const char* name : {"fid_real_floor", "fid_real_floor_population"})
+          for (const char* name : {"fid_real_floor", "fid_real_floor_population", "cmmd_real_floor"})
             if (!ref(mod).contains(name) && f.contains(name))
               ref(mod)[name] = metric_json(f[name], nr, file.string() + ": " + name);
           if (!ref(mod).contains("vendi") && f.contains("vendi_real"))  // the real set's own, as for MS-SSIM
@@ -181,6 +181,15 @@ ojson memorization_json(RunContext& c) {
                  {"n_synthetic", u.meta["n_synthetic"]}, {"n_train", u.meta["n_train"]}, {"n_holdout", u.meta["n_holdout"]},
                  {"tau", u.meta["tau"]}, {"threshold_quantile", u.meta["threshold_quantile"]},
                  {"exact_copies", u.meta["exact_copies"]}, {"embedder", u.meta["embedder"]}};
+      if (const long long authentic = u.meta.value("authentic", -1LL); authentic >= 0 && n > 0) {
+        // AuthPct as a percentage with the Wilson interval of the authentic fraction (x 100).
+        Estimate ap = stats::wilson_interval(static_cast<double>(authentic), n, level);
+        for (double* v : {&ap.value, &ap.ci_low, &ap.ci_high}) *v *= 100.0;
+        if (std::isfinite(ap.se)) ap.se *= 100.0;
+        ap.estimand = "percentage of this model's synthetic images that are authentic (AuthPct, Alaa et al. 2022: "
+                      "farther from their nearest training image than that image is from its own nearest)";
+        e["authpct"] = to_json(ap);
+      }
       for (const char* f : {"histogram_png", "pairs_png"})
         if (!u.meta.value(f, std::string()).empty() && fs::exists(u.dir / u.meta.value(f, std::string())))
           e[f] = rel(c, u.dir / u.meta.value(f, std::string()));

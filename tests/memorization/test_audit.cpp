@@ -15,6 +15,9 @@
 #include "medsyn/memorization/audit.h"
 #include "medsyn/memorization/gallery.h"
 #include "medsyn/memorization/plots.h"
+#include "medsyn/metrics/authpct.h"
+#include "medsyn/metrics/extractor.h"
+#include "medsyn/metrics/feature_extract.h"
 #include "test_support.h"
 
 namespace fs = std::filesystem;
@@ -140,6 +143,27 @@ TEST_CASE("audit writes every output with consistent figures", "[memorization][a
   CHECK(copy.neighbors[0].similarity == Approx(1.0).margin(1e-5));
   CHECK(copy.neighbors[0].ssim == Approx(1.0).margin(1e-9));
   CHECK(m.synthetic_exact_copies == 1);
+  // AuthPct on the same embeddings, recomputed here from independently extracted and L2-normalised
+  // pixel features with metrics::authpct; an exact copy (distance 0) is never authentic.
+  REQUIRE(m.authentic >= 0);
+  CHECK(m.authentic <= 10);
+  CHECK(m.authpct == Approx(100.0 * static_cast<double>(m.authentic) / 11.0).epsilon(1e-12));
+  {
+    auto ex = make_extractor("builtin:pixels:28", "cpu");
+    ExtractOptions xo;
+    xo.use_cache = false;
+    auto embed = [&](const fs::path& dir) {
+      const Dataset ds = load_dataset(dir);
+      Matrix32 x = extract_features(ds, ds.select("chest_xray", ""), *ex, xo).features;
+      for (std::int64_t r = 0; r < x.rows; ++r) {
+        double nrm = 0;
+        for (std::int64_t c = 0; c < x.cols; ++c) nrm += double(x.data[r * x.cols + c]) * x.data[r * x.cols + c];
+        for (std::int64_t c = 0; c < x.cols; ++c) x.data[r * x.cols + c] = static_cast<float>(x.data[r * x.cols + c] / std::sqrt(nrm));
+      }
+      return x;
+    };
+    CHECK(metrics::authpct(embed(f.train), embed(f.synthetic)).authentic == m.authentic);
+  }
   // Recoloured copies find their source image first.
   REQUIRE(m.planted.count("recolour"));
   CHECK(m.planted.at("recolour").n == 5);
@@ -175,6 +199,8 @@ TEST_CASE("audit writes every output with consistent figures", "[memorization][a
   CHECK(js["mann_whitney"]["p"].is_number());
   CHECK(s["embedder"]["id"] == r.embedder_id);
   CHECK(js["gallery"]["views"] == 3);
+  CHECK(js["authpct"]["authentic"] == m.authentic);
+  CHECK(js["authpct"]["authpct"].get<double>() == m.authpct);
   CHECK(s["options"]["train_zooms"] == "1.1,1.2");
   CHECK(s["provenance"].contains("git_commit"));
   CHECK(fs::exists(f.tmp / "out/histogram_chest_xray.png"));

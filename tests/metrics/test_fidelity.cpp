@@ -7,6 +7,7 @@
 #include "medsyn/core/error.h"
 #include "medsyn/core/json.h"
 #include "medsyn/core/medmnist_import.h"
+#include "medsyn/metrics/cmmd.h"
 #include "medsyn/metrics/fid.h"
 #include "medsyn/metrics/fidelity.h"
 #include "medsyn/metrics/kid.h"
@@ -68,9 +69,15 @@ TEST_CASE("fidelity_from_features: point estimates equal the metric functions", 
     t.data.insert(t.data.end(), real.data.begin() + perm[i] * 6, real.data.begin() + (perm[i] + 1) * 6);
   }
   CHECK(m.fid_real_floor.value == frechet_distance(compute_stats(a), compute_stats(b)).fid);
+  // CMMD: the full sets' value with a bootstrap interval; its floor is CMMD between the same halves.
+  CHECK(m.cmmd.value == cmmd(real, synth));
+  CHECK(m.cmmd_real_floor.value == cmmd(a, b));
+  CHECK(m.cmmd_real_floor.value < m.cmmd.value);
+  CHECK_FALSE(m.cmmd_real_floor.has_ci());
+  CHECK_FALSE(m.cmmd_real_floor.estimand.empty());
   // Every interval exists, states its estimand and method, and contains its own point estimate.
-  for (const Estimate* e : {&m.fid, &m.fid_population, &m.kid, &m.precision, &m.recall, &m.density, &m.coverage,
-                            &m.fid_real_floor, &m.fid_real_floor_population}) {
+  for (const Estimate* e : {&m.fid, &m.fid_population, &m.kid, &m.cmmd, &m.precision, &m.recall, &m.density,
+                            &m.coverage, &m.fid_real_floor, &m.fid_real_floor_population}) {
     CHECK(e->has_ci());
     CHECK(e->ci_low <= e->value);
     CHECK(e->value <= e->ci_high);
@@ -96,6 +103,9 @@ TEST_CASE("fidelity_from_features: point estimates equal the metric functions", 
   const json j = modality_fidelity_to_json(none, o);
   CHECK(j.at("fid").at("ci_low").is_null());
   CHECK(j.at("precision").at("k") == 5);
+  CHECK(j.at("cmmd").at("value").get<double>() == m.cmmd.value);
+  CHECK(j.at("cmmd").at("ci_low").is_null());
+  CHECK(j.at("cmmd_real_floor").at("value").get<double>() == m.cmmd_real_floor.value);
 }
 
 TEST_CASE("fidelity_from_features: bad input", "[fidelity][errors]") {
@@ -104,6 +114,10 @@ TEST_CASE("fidelity_from_features: bad input", "[fidelity][errors]") {
   CHECK_THROWS_AS(fidelity_from_features("m", gaussian(20, 4, 0, 1), gaussian(20, 5, 0, 2), o), InputError);
   // Too few images: null estimates with the reason, never a number.
   const ModalityFidelity small = fidelity_from_features("m", gaussian(20, 4, 0, 1), gaussian(5, 4, 0, 2), o);
+  CHECK(small.cmmd.has_value());  // CMMD has no minimum beyond two rows per set
+  const ModalityFidelity one = fidelity_from_features("m", gaussian(20, 4, 0, 1), gaussian(1, 4, 0, 2), o);
+  CHECK_FALSE(one.cmmd.has_value());
+  CHECK(one.cmmd.note.rfind("n too small", 0) == 0);
   for (const Estimate* e : {&small.fid, &small.fid_population, &small.kid, &small.precision, &small.coverage}) {
     CHECK_FALSE(e->has_value());
     CHECK(e->note.rfind("n too small", 0) == 0);

@@ -130,6 +130,11 @@ class RunSuite(unittest.TestCase):
             self.assertGreaterEqual(got["results"]["gen"]["breast_ultrasound"]["vendi"]["value"], 1.0)
             self.assertGreaterEqual(got["reference"]["breast_ultrasound"]["vendi"]["value"], 1.0)
             self.assertTrue(any(r["metric"] == "vendi" for r in msb.results_rows(got)))
+            # CMMD with its interval (containing the value), and the real halves' CMMD as the floor.
+            cmmd = got["results"]["gen"]["breast_ultrasound"]["cmmd"]
+            self.assertLessEqual(cmmd["ci_low"], cmmd["value"])
+            self.assertLessEqual(cmmd["value"], cmmd["ci_high"])
+            self.assertGreaterEqual(got["reference"]["breast_ultrasound"]["cmmd_real_floor"]["value"], 0.0)
             again = msb.run_suite(suite, os.path.join(d, "py"), limit=60, resume=True, quiet=True)
             self.assertEqual(normalised(again)["results"], normalised(got)["results"])
 

@@ -3,9 +3,11 @@
 // "best" = closest to the real reference, and null values with a note.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <sstream>
 
 #include "medsyn/core/error.h"
+#include "medsyn/reports/compare.h"
 #include "medsyn/reports/report.h"
 #include "medsyn/reports/report_model.h"
 #include "reports_test_util.h"
@@ -240,4 +242,59 @@ TEST_CASE("the document is built once and every renderer shows the same tables",
   CHECK_FALSE(q->groups[2].rows[0].cells[4].best);
   // metrics.csv: one record per number.
   CHECK(d.records.size() == 30 + 6 + 6 + 29 + 20);
+}
+
+TEST_CASE("CMMD: a quality column where lower is better, its real floor in the reference", "[reports][report][cmmd]") {
+  const auto r = load([](ordered_json& j) {
+    auto est = [](double v, double lo, double hi) {
+      return ordered_json{{"value", v}, {"ci_low", lo}, {"ci_high", hi}, {"ci_level", 0.95},
+                          {"ci_method", "reflected bootstrap"}, {"n", 1000}};
+    };
+    j["results"]["generalist"]["chest_xray"]["cmmd"] = est(0.512, 0.47, 0.55);
+    j["results"]["spec_chest"]["chest_xray"]["cmmd"] = est(0.305, 0.28, 0.33);
+    j["reference"]["chest_xray"]["cmmd_real_floor"] = ordered_json{{"value", 0.011}, {"ci_low", nullptr}, {"ci_high", nullptr}, {"n", 500}};
+  });
+  CHECK(best_models(r, "chest_xray", "cmmd") == std::set<std::string>{"spec_chest"});
+  const auto cols = table_metrics(r);
+  REQUIRE(std::find(cols.begin(), cols.end(), "cmmd") != cols.end());
+  CHECK(std::find(cols.begin(), cols.end(), "cmmd") == std::find(cols.begin(), cols.end(), "kid") + 1);
+  const std::string md = markdown_report(r, {});
+  CHECK(md.find("CMMD") != std::string::npos);
+  CHECK(md.find("**0.305** [0.280, 0.330]") != std::string::npos);
+  check_markdown_tables(md);
+  // A negative CMMD (a V-statistic is >= 0) is an error naming the path, not a table cell.
+  auto bad = test::base_results_json();
+  bad["results"]["generalist"]["chest_xray"]["cmmd"] = {{"value", -0.2}, {"ci_low", nullptr}, {"ci_high", nullptr}};
+  CHECK_THROWS_WITH(results_from_json(bad, "results.json"),
+                    Catch::Contains("$.results.generalist.chest_xray.cmmd.value: -0.2 is outside the range of cmmd"));
+}
+
+TEST_CASE("AuthPct: a memorization column in percent, range-checked and gateable", "[reports][report][authpct]") {
+  auto with = [](double v, double lo, double hi) {
+    return [=](ordered_json& j) {
+      j["memorization"]["spec_breast"]["breast_ultrasound"]["authpct"] =
+          ordered_json{{"value", v}, {"ci_low", lo}, {"ci_high", hi}, {"ci_level", 0.95}, {"ci_method", "wilson"}, {"n", 500}};
+    };
+  };
+  const auto r = load(with(85.2, 81.8, 88.1));
+  CHECK(r.memorization.at("spec_breast").at("breast_ultrasound").authpct.value == Approx(85.2));
+  CHECK_FALSE(r.memorization.at("generalist").at("chest_xray").authpct.has_value());
+  const std::string md = markdown_report(r, {});
+  CHECK(md.find("| AuthPct (%) |") != std::string::npos);
+  CHECK(md.find("85.2 [81.8, 88.1]") != std::string::npos);
+  check_markdown_tables(md);
+  // Without any AuthPct the column is absent (results files written before it existed).
+  CHECK(markdown_report(load([](ordered_json&) {}), {}).find("AuthPct") == std::string::npos);
+  // A percentage above 100 is an error naming the path.
+  auto bad = test::base_results_json();
+  with(150, 140, 160)(bad);
+  CHECK_THROWS_WITH(results_from_json(bad, "results.json"),
+                    Catch::Contains("$.memorization.spec_breast.breast_ultrasound.authpct.value: 150.0 is outside the range of authpct"));
+  // Gates: "memorization.authpct" selects it; a fixed threshold fails below it.
+  const auto gates = parse_gates(ordered_json::parse(R"({"gates": [{"metric": "memorization.authpct", "op": ">=", "value": 90}]})"),
+                                 "gates.json");
+  const CompareReport c = compare_results(r, r, &gates);
+  REQUIRE(c.checks.size() == 1);
+  CHECK_FALSE(c.checks[0].passed);
+  CHECK(c.checks[0].subject.find("breast_ultrasound") != std::string::npos);
 }

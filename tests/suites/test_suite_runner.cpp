@@ -115,6 +115,15 @@ TEST_CASE("run: a rerun computes nothing and one changed option reruns only its 
   CHECK(r.find("gen", "breast_ultrasound", "fid")->n == 12);  // n_generate, not capped by --limit 24
   CHECK(r.find("spec", "breast_ultrasound", "ms_ssim")->has_value());
   CHECK(r.memorization.at("gen").count("breast_ultrasound") == 1);
+  // AuthPct beside the calibrated audit: a percentage with a Wilson interval around it.
+  const Estimate& ap = r.memorization.at("gen").at("breast_ultrasound").authpct;
+  REQUIRE(ap.has_value());
+  CHECK(ap.ci_method == "wilson");
+  CHECK(ap.ci_low <= ap.value);
+  CHECK(ap.value <= ap.ci_high);
+  CHECK(ap.ci_high <= 100.0);
+  REQUIRE(r.find("gen", "breast_ultrasound", "cmmd"));
+  CHECK(r.find("gen", "breast_ultrasound", "cmmd")->has_value());
   CHECK(r.downstream.at("spec").count("breast_ultrasound") == 1);
   CHECK(!r.compute.at("gen").params);  // a folder has no training cost: null, never a made-up number
   const json j1 = read_json_file(tmp / "run" / "results.json");

@@ -36,6 +36,7 @@ ojson compute_memorization(const UnitDescription& d, RunContext& c, const fs::pa
                      {"tau", a.calibration.tau},
                      {"threshold_quantile", a.calibration.threshold_quantile},
                      {"exact_copies", a.synthetic_exact_copies},
+                     {"authentic", a.authentic},
                      {"embedder", r.embedder_spec},
                      {"histogram_png", a.histogram_png.empty() ? "" : a.histogram_png.filename().string()},
                      {"pairs_png", a.pairs_png.empty() ? "" : a.pairs_png.filename().string()}};

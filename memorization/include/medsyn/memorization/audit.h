@@ -106,6 +106,11 @@ struct ModalityAudit {
   double recall_at_k = 1.0;          // measured for ivf/hnsw; 1 (exact) for flat
   std::size_t recall_queries = 0;    // 0 for flat
   std::map<std::string, PlantedRate> planted;  // kind -> rate; empty without planted_kind fields
+  // AuthPct (Alaa et al. 2022, metrics/authpct.h) on the same embeddings (training images' first
+  // view vs synthetic): a cross-check of the calibrated threshold that needs no holdout. -1 when
+  // fewer than 2 training images.
+  std::int64_t authentic = -1;
+  double authpct = -1;
   std::vector<std::string> warnings;
   std::filesystem::path histogram_png, pairs_png;  // "" when not written
 };

@@ -55,6 +55,10 @@ struct ModalityFidelity {
   // diversity figure next to MS-SSIM, read against the real set's own. Point estimates (no interval:
   // a bootstrap resample duplicates rows, which lowers the score by construction).
   Estimate vendi, vendi_real;
+  // CMMD (cmmd.h: Gaussian RBF MMD^2 x 1000, sigma 10, the reference's biased estimator) with the
+  // reflected bootstrap interval, and the same between the two halves of the real rows that give
+  // the FID floor (point estimate): what two real samples of these sizes reach.
+  Estimate cmmd, cmmd_real_floor;
   double kid_std = 0;                     // std over KID subsets of the point estimate
   int kid_subsets = 0;
   std::int64_t kid_subset_size = 0;
