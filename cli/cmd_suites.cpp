@@ -41,6 +41,8 @@ void register_report_command(CLI::App& root) {
   c->add_option("--samples", a->o.samples_per_grid, "At most this many samples per (modality, model) grid")->capture_default_str();
   c->add_option("--columns", a->o.grid_columns, "Samples per row in grids")->capture_default_str();
   c->add_option("--panel", a->o.panel, "Pixels per sample in grids")->capture_default_str();
+  c->add_option("--reader-study", a->o.reader_study,
+                 "A reader study's reader_study.json (reader-study analyze); default RUN_DIR/reader-study/reader_study.json when present");
   c->add_flag("--json", a->json, "Print the list of written files as JSON");
   c->callback([a] {
     const auto r = rep::load_results(a->results);

@@ -47,4 +47,5 @@ namespace medsyn::cli {
 CLI::App* group(CLI::App& root, const std::string& name, const std::string& description);
 void register_features_commands(CLI::App& root);  // features extract, metrics fidelity (cmd_features.cpp)
 void register_stats_commands(CLI::App& root);  // stats auc|delong|paired|adjust|bootstrap (cmd_stats.cpp)
+void register_reader_study_commands(CLI::App& root);  // reader-study make|analyze (cmd_reader_study.cpp)
 }  // namespace medsyn::cli

@@ -62,6 +62,7 @@ int main(int argc, char** argv) {
   medsyn::cli::register_stats_commands(app);
   medsyn::cli::register_suite_commands(app);
   medsyn::cli::register_run_commands(app);
+  medsyn::cli::register_reader_study_commands(app);
 
   try {
     app.parse(argc, argv);

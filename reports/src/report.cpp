@@ -9,6 +9,7 @@
 #include "medsyn/core/error.h"
 #include "medsyn/core/fs.h"
 #include "medsyn/core/image_io.h"
+#include "medsyn/reports/reader_study.h"
 #include "medsyn/reports/figures.h"
 #include "medsyn/reports/report_model.h"
 
@@ -259,6 +260,18 @@ ReportResult write_report(const Results& r, const ReportOptions& options) {
               "training cost vs per-modality quality: the generalist against each specialist and the specialists' summed cost");
   else if (!r.compute.empty())
     res.notes.push_back("compute vs quality figure not drawn: no model has both a cost and a quality value");
+
+  // Reader study (reader-study analyze), when named or found next to results.json.
+  {
+    fs::path rs = options.reader_study;
+    if (rs.empty() && !r.base_dir.empty() && fs::exists(r.base_dir / kReaderStudyDefault)) rs = r.base_dir / kReaderStudyDefault;
+    if (!rs.empty()) {
+      res.reader_study = load_reader_study(rs);
+      if (auto img = draw_reader_study(res.reader_study))
+        write_fig(*img, "reader_study", "reader_study.png", "Readers telling synthetic from real",
+                  "accuracy of the readers' real-or-synthetic answers per modality with intervals; dashed: chance (0.5)");
+    }
+  }
 
   auto text = [&](const std::string& name, const std::string& content) {
     atomic_write_text(o.out_dir / name, content);

@@ -1,5 +1,6 @@
 // build_document: every section of the report, written once (see report_model.h).
 #include "medsyn/reports/report_model.h"
+#include "medsyn/reports/reader_study.h"
 
 #include <algorithm>
 #include <cmath>
@@ -455,6 +456,7 @@ Document build_document(const Results& r, const ReportResult& files) {
   if (!r.downstream.empty()) d.sections.push_back(downstream_section(r, files));
   const auto cc = compute_comparison(r);
   if (!cc.empty()) d.sections.push_back(compute_section(r, files, cc));
+  if (!files.reader_study.is_null()) d.sections.push_back(reader_study_section(files.reader_study, files));
   std::vector<std::string> notes = r.notes;
   notes.insert(notes.end(), cc.notes.begin(), cc.notes.end());
   notes.insert(notes.end(), files.notes.begin(), files.notes.end());
@@ -464,6 +466,10 @@ Document build_document(const Results& r, const ReportResult& files) {
     d.sections.push_back({"notes", "Notes", {std::move(l)}});
   }
   d.records = records(r);
+  if (!files.reader_study.is_null()) {
+    auto more = reader_study_records(files.reader_study);
+    d.records.insert(d.records.end(), more.begin(), more.end());
+  }
   return d;
 }
 

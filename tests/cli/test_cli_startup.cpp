@@ -17,6 +17,7 @@
 #include "medsyn/core/folder_import.h"
 #include "medsyn/core/fs.h"
 #include "medsyn/core/image_io.h"
+#include "medsyn/core/json.h"
 #include "medsyn/core/npy.h"
 #include "test_support.h"
 
@@ -120,6 +121,32 @@ TEST_CASE("torch-free commands do not load LibTorch, FAISS or OpenCV's codecs", 
   const Traced fid = traced_run(test::cli_path(), "metrics fid " + q(tmp / "a.npz") + " " + q(tmp / "a.npz"));
   CHECK(fid.exit_code == 0);
   CHECK(heavy_library(fid.objects) == "");
+
+  // The reader study kit (issue 17): make a study from two image folders, analyze a CSV of ratings.
+  for (const char* set : {"real", "syn"}) {
+    for (int i = 0; i < 4; ++i) {
+      Image img(1, 6, 6);
+      for (std::size_t k = 0; k < img.data.size(); ++k) img.data[k] = static_cast<float>((k * 3 + i + set[0]) % 13) / 12.f;
+      write_png(tmp / (std::string(set) + "-png") / ("x" + std::to_string(i) + ".png"), img, 8);
+    }
+    FolderImportOptions o;
+    o.modality = "test";
+    import_folder(tmp / (std::string(set) + "-png"), tmp / set, o);
+  }
+  const Traced make = traced_run(test::cli_path(), "reader-study make --real " + q(tmp / "real") + " --synthetic " + q(tmp / "syn") +
+                                                       " --per-modality 4 --readers a --out " + q(tmp / "study"));
+  INFO("stderr: " << make.err);
+  CHECK(make.exit_code == 0);
+  CHECK(heavy_library(make.objects) == "");
+  std::string csv = "reader,image_id,real_or_synthetic,realism,prompt_match\n";
+  const auto key = read_json_file(tmp / "study" / "key.json");
+  for (const auto& img : key["images"]) csv += "a," + img["id"].get<std::string>() + ",R,3,\n";
+  atomic_write_text(tmp / "a.csv", csv);
+  const Traced analyze = traced_run(test::cli_path(), "reader-study analyze " + q(tmp / "study") + " --ratings " + q(tmp / "a.csv") +
+                                                          " --out " + q(tmp / "analysis") + " --bootstrap 20");
+  INFO("stderr: " << analyze.err);
+  CHECK(analyze.exit_code == 0);
+  CHECK(heavy_library(analyze.objects) == "");
 }
 
 TEST_CASE("a command that needs LibTorch runs in medsynbench-torch with the same outcome", "[cli][startup]") {
@@ -159,7 +186,8 @@ TEST_CASE("a command that needs LibTorch runs in medsynbench-torch with the same
 TEST_CASE("both executables offer the same commands, options and help", "[cli][startup]") {
   for (const std::string args : {"--help", "metrics --help", "metrics fid --help", "features extract --help", "train --help",
                                  "generate --help", "memorization --help", "downstream --help", "run --help",
-                                 "suite validate --help", "data --help"}) {
+                                 "suite validate --help", "data --help", "reader-study make --help",
+                                 "reader-study analyze --help"}) {
     INFO("--help of: " << args);
     const auto lite = traced_run(test::cli_path(), args);
     const auto full = traced_run(torch_cli_path(), args);

@@ -43,6 +43,9 @@ struct ReportOptions {
   int samples_per_grid = 16;  // at most this many samples per (modality, model) grid
   int grid_columns = 8;
   int panel = 96;             // pixels per sample in grids
+  // A reader study's reader_study.json (reader-study analyze) for the "Reader study" section;
+  // "" = RUN_DIR/reader-study/reader_study.json when that exists (reader_study.h).
+  std::filesystem::path reader_study;
 };
 
 struct FigureFile {
@@ -56,6 +59,7 @@ struct ReportResult {
   std::vector<std::filesystem::path> files;  // everything written
   std::vector<FigureFile> figures;
   std::vector<std::string> notes;            // missing images, skipped figures, ...
+  nlohmann::ordered_json reader_study;       // the reader study included (null = none)
 };
 
 ReportResult write_report(const Results& r, const ReportOptions& options);
