@@ -1,4 +1,4 @@
-// `medsynbench features stats` and `medsynbench metrics fid|kid|cmmd|prdc|authpct|ssim|msssim|diversity|vendi`:
+// `medsynbench features stats` and `medsynbench metrics fid|kid|cmmd|prdc|authpct|ct|ssim|msssim|diversity|vendi`:
 // thin commands over the metrics library (metrics/include/medsyn/metrics/*.h, docs/metrics.md).
 // `features extract` and `metrics fidelity` live in cmd_features.cpp.
 #include <cctype>
@@ -22,6 +22,7 @@
 #include "medsyn/core/progress.h"
 #include "medsyn/core/provenance.h"
 #include "medsyn/metrics/authpct.h"
+#include "medsyn/metrics/ct.h"
 #include "medsyn/metrics/calibrated.h"
 #include "medsyn/metrics/cmmd.h"
 #include "medsyn/metrics/coverage_study.h"
@@ -131,6 +132,12 @@ struct VendiArgs {
 
 struct AuthPctArgs {
   std::string train, generated;
+  bool json = false;
+};
+
+struct CtArgs {
+  std::string train, test, generated;
+  std::uint64_t seed = 0;
   bool json = false;
 };
 
@@ -311,6 +318,31 @@ void run_authpct(const AuthPctArgs& a) {
   }
   std::cout << "AuthPct " << fmt(r.authpct, 8) << "%  (" << r.authentic << " of " << r.n_generated
             << " generated samples authentic; " << r.n_train << " training samples, dim=" << r.dim << ")\n";
+}
+
+void run_ct(const CtArgs& a) {
+  const Matrix32 t = load_features(a.train), p = load_features(a.test), g = load_features(a.generated);
+  metrics::CtOptions o;
+  o.seed = a.seed;
+  const metrics::CtResult r = metrics::c_t_score(t, p, g, o);
+  if (a.json) {
+    json j = metrics::to_json(r);
+    j["train"] = a.train;
+    j["test"] = a.test;
+    j["generated"] = a.generated;
+    j["seed"] = a.seed;
+    j["provenance"] = provenance_json(json::object());
+    print_json(j);
+    return;
+  }
+  std::cout << "C_T " << (std::isfinite(r.c_t) ? fmt(r.c_t, 6) : std::string("null (") + r.note + ")") << "  ("
+            << r.n_train << " train, " << r.n_test << " held-out, " << r.n_generated << " generated, dim=" << r.dim
+            << (r.pca_components ? ", PCA to " + std::to_string(r.pca_components) : std::string()) << ")\n";
+  for (std::size_t i = 0; i < r.cells.size(); ++i)
+    std::cout << "  cell " << i << ": " << r.cells[i].n_train << " train, " << r.cells[i].n_test << " held-out, "
+              << r.cells[i].n_generated << " generated, Z_U " << fmt(r.cells[i].z_u, 4)
+              << (r.cells[i].included ? "" : "  (excluded: generated share <= tau)") << "\n";
+  std::cout << "C_T << 0: generated samples closer to the training set than held-out ones (data copying)\n";
 }
 
 void run_prdc(const PrdcArgs& a) {
@@ -516,6 +548,18 @@ void register_metrics_commands(CLI::App& root) {
     c->add_option("GENERATED", args->generated, "Generated features .npy")->required();
     c->add_flag("--json", args->json, "Print JSON {authpct, authentic, n_train, n_generated, dim}");
     c->callback([args] { run_authpct(*args); });
+  }
+  {
+    auto args = std::make_shared<CtArgs>();
+    auto* c = metrics->add_subcommand(
+        "ct", "C_T data-copying test (Meehan et al. 2020, as dgm-eval): Mann-Whitney z of nearest-training distances, "
+              "generated vs held-out real, in 3 k-means cells; << 0 means copying");
+    c->add_option("TRAIN", args->train, "Training features .npy")->required();
+    c->add_option("TEST", args->test, "Held-out real features .npy (not used for training)")->required();
+    c->add_option("GENERATED", args->generated, "Generated features .npy")->required();
+    c->add_option("--seed", args->seed, "Seed of the k-means initialisations");
+    c->add_flag("--json", args->json, "Print JSON {c_t, tau, cells, pca_components, ...}");
+    c->callback([args] { run_ct(*args); });
   }
   {
     auto args = std::make_shared<KidArgs>();

@@ -22,6 +22,7 @@
 #include "medsyn/memorization/gallery.h"
 #include "medsyn/memorization/plots.h"
 #include "medsyn/metrics/authpct.h"
+#include "medsyn/metrics/ct.h"
 #include "medsyn/metrics/extractor.h"
 #include "medsyn/metrics/feature_extract.h"
 #include "medsyn/metrics/ssim.h"
@@ -286,6 +287,15 @@ AuditResult run_audit(const AuditOptions& opt) {
     } else {
       ma.warnings.push_back("AuthPct not computed: it needs at least 2 training images");
     }
+    try {
+      metrics::CtOptions cto;
+      cto.seed = opt.seed;
+      const metrics::CtResult ct = metrics::c_t_score(ftrain.features, fhold.features, fsyn.features, cto);
+      ma.c_t = ct.c_t;
+      ma.c_t_note = ct.note;
+    } catch (const InputError& e) {  // too few images for three cells: recorded, never a number
+      ma.c_t_note = e.what();
+    }
 
     ma.synthetic_nn = to_double(ks.sims, k);
     ma.holdout_nn = to_double(kh.sims, 1);
@@ -473,6 +483,10 @@ nlohmann::json audit_to_json(const AuditResult& r) {
                                     {"extra_images", m.train_duplicate_images},
                                     {"list", dups}}},
         {"synthetic_exact_copies_of_train", m.synthetic_exact_copies},
+        {"c_t", {{"c_t", finite_or_null(m.c_t)},
+                 {"note", m.c_t_note},
+                 {"method", "C_T data-copying test (Meehan et al. 2020) as dgm-eval computes it (metrics/ct.h); "
+                            "held-out sample: the holdout; << 0 = copying"}}},
         {"authpct", m.authentic < 0 ? json(nullptr)
                                     : json{{"authpct", m.authpct},
                                            {"authentic", m.authentic},

@@ -35,7 +35,7 @@ from ._core import CheckFailed, FeatureStats, GaussianStats, InputError, MedSynE
 __all__ = [
     "InputError", "CheckFailed", "MedSynError", "SuiteInvalid",
     "FeatureStats", "GaussianStats", "feature_stats",
-    "fid", "frechet_distance", "kid", "prdc", "cmmd", "vendi", "authpct", "ssim", "ms_ssim", "diversity",
+    "fid", "frechet_distance", "kid", "prdc", "cmmd", "vendi", "authpct", "c_t", "ssim", "ms_ssim", "diversity",
     "auroc", "delong_test", "paired_tests", "p_adjust", "stratified_bootstrap", "bootstrap_mean",
     "wilson_interval", "t_interval", "mann_whitney_u",
     "memorization_audit",
@@ -147,6 +147,13 @@ def authpct(train: ArrayLike, generated: ArrayLike) -> Dict[str, Any]:
     to their nearest training sample exceeds that sample's distance to its own nearest training
     neighbour (copies are never authentic). As ``metrics authpct --json``."""
     return _core._authpct(_array(train), _array(generated))
+
+
+def c_t(train: ArrayLike, test: ArrayLike, generated: ArrayLike, *, seed: int = 0) -> Dict[str, Any]:
+    """The C_T data-copying test (Meehan et al. 2020, as dgm-eval): a z-statistic comparing the
+    distances of generated and of held-out real (``test``) samples to their nearest training
+    sample, in 3 k-means cells; << 0 means copying. As ``metrics ct --json`` (without provenance)."""
+    return _core._c_t(_array(train), _array(test), _array(generated), int(seed))
 
 
 def ssim(x: ArrayLike, y: ArrayLike, *, data_range: float, win_size: int = 11,

@@ -9,6 +9,7 @@
 #include "convert.h"
 #include "medsyn/core/error.h"
 #include "medsyn/metrics/authpct.h"
+#include "medsyn/metrics/ct.h"
 #include "medsyn/metrics/cmmd.h"
 #include "medsyn/metrics/diversity.h"
 #include "medsyn/metrics/feature_reports.h"
@@ -237,6 +238,22 @@ void bind_metrics(py::module_& m) {
         return to_python(j);
       },
       py::arg("train"), py::arg("generated"));
+
+  m.def(
+      "_c_t",
+      [](const F32Array& train, const F32Array& test, const F32Array& generated, std::uint64_t seed) {
+        const FeatureView t = feature_view(train, "train"), p = feature_view(test, "test"),
+                          g = feature_view(generated, "generated");
+        nlohmann::json j;
+        {
+          py::gil_scoped_release nogil;
+          metrics::CtOptions o;
+          o.seed = seed;
+          j = metrics::to_json(metrics::c_t_score(t, p, g, o));
+        }
+        return to_python(j);
+      },
+      py::arg("train"), py::arg("test"), py::arg("generated"), py::arg("seed"));
 
   m.def(
       "_ssim",

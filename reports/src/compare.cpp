@@ -67,6 +67,8 @@ std::vector<Entry> comparable_entries(const Results& r) {
           if (e->second.authpct.has_value())
             out.push_back({"memorization", model.name, model.kind, mod.name, "memorization.authpct", "", kNaN,
                            e->second.authpct});
+          if (e->second.c_t.has_value())
+            out.push_back({"memorization", model.name, model.kind, mod.name, "memorization.c_t", "", kNaN, e->second.c_t});
         }
   for (const auto& model : r.models)
     if (auto it = r.downstream.find(model.name); it != r.downstream.end())

@@ -264,11 +264,15 @@ Section memorization_section(const Results& r, const ReportResult& files) {
   Table t;
   t.id = "memorization";
   // AuthPct is a column only when some entry has it (results files from before it existed).
-  bool any_authpct = false;
+  bool any_authpct = false, any_ct = false;
   for (const auto& [model, mods] : r.memorization)
-    for (const auto& [mod, e] : mods) any_authpct = any_authpct || e.authpct.has_value();
+    for (const auto& [mod, e] : mods) {
+      any_authpct = any_authpct || e.authpct.has_value();
+      any_ct = any_ct || e.c_t.has_value() || !e.c_t.note.empty();
+    }
   t.header = {"Model", "Modality", "Fraction memorized", "Exact copies", "Synthetic", "tau"};
   if (any_authpct) t.header.insert(t.header.begin() + 4, "AuthPct (%)");
+  if (any_ct) t.header.insert(t.header.begin() + (any_authpct ? 5 : 4), "C_T");
   RowGroup g;
   IntervalLevels levels;
   for (const auto& m : r.models)
@@ -285,6 +289,7 @@ Section memorization_section(const Results& r, const ReportResult& files) {
             if (x.authpct.has_value()) levels.add(x.authpct);
             cells.insert(cells.begin() + 3, value_cell(&x.authpct, 1));
           }
+          if (any_ct) cells.insert(cells.begin() + (any_authpct ? 4 : 3), value_cell(&x.c_t, 2));
           g.rows.push_back({Row::Style::normal, m.label, "", std::move(cells)});
         }
   t.groups.push_back(std::move(g));
@@ -415,8 +420,12 @@ std::vector<Record> records(const Results& r) {
   for (const auto& model : r.models)
     if (auto it = r.memorization.find(model.name); it != r.memorization.end())
       for (const auto& mod : r.modalities)
-        if (auto e = it->second.find(mod.name); e != it->second.end() && e->second.authpct.has_value())
-          out.push_back({"memorization", model.name, model.kind, mod.name, "authpct", "", kNaN, e->second.authpct});
+        if (auto e = it->second.find(mod.name); e != it->second.end()) {
+          if (e->second.authpct.has_value())
+            out.push_back({"memorization", model.name, model.kind, mod.name, "authpct", "", kNaN, e->second.authpct});
+          if (e->second.c_t.has_value())
+            out.push_back({"memorization", model.name, model.kind, mod.name, "c_t", "", kNaN, e->second.c_t});
+        }
   for (const auto& model : r.models)
     if (auto it = r.downstream.find(model.name); it != r.downstream.end())
       for (const auto& mod : r.modalities)

@@ -37,6 +37,7 @@ MetricInfo default_metric_info(const std::string& name) {
       {"cmmd_real_floor", {"CMMD floor (real)", Better::lower, 3}},
       {"fraction_memorized", {"Fraction memorized", Better::lower, 4}},
       {"authpct", {"AuthPct (%)", Better::higher, 1}},
+      {"c_t", {"C_T", Better::higher, 2}},
       {"auroc", {"AUROC", Better::higher, 3}},
       {"accuracy", {"Accuracy", Better::higher, 3}},
       {"balanced_accuracy", {"Balanced accuracy", Better::higher, 3}},
@@ -216,7 +217,7 @@ std::vector<SchemaError> validate_results(const ojson& j) {
       if (m->is_object())
         for (auto mod = m->begin(); mod != m->end(); ++mod)
           if (mod->is_object())
-            for (const char* name : {"fraction_memorized", "authpct"})
+            for (const char* name : {"fraction_memorized", "authpct", "c_t"})
               if (mod->contains(name))
                 check_metric((*mod)[name], json_path_key(json_path_key(json_path_key("$.memorization", m.key()), mod.key()), name),
                              errs, name);
@@ -344,6 +345,9 @@ Results results_from_json(const ojson& j, const std::string& name) {
         if (mod->contains("authpct"))
           e.authpct = metric_from((*mod)["authpct"],
                                   name + ": " + json_path_key(json_path_key(json_path_key("$.memorization", m.key()), mod.key()), "authpct"));
+        if (mod->contains("c_t"))
+          e.c_t = metric_from((*mod)["c_t"],
+                              name + ": " + json_path_key(json_path_key(json_path_key("$.memorization", m.key()), mod.key()), "c_t"));
         e.n_synthetic = integer(*mod, "n_synthetic");
         e.n_train = integer(*mod, "n_train");
         e.n_holdout = integer(*mod, "n_holdout");

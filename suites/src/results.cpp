@@ -190,6 +190,14 @@ ojson memorization_json(RunContext& c) {
                       "farther from their nearest training image than that image is from its own nearest)";
         e["authpct"] = to_json(ap);
       }
+      if (u.meta.contains("c_t")) {  // a test statistic: a point value, null with the reason
+        Estimate ct = u.meta["c_t"].is_number() ? Estimate::point(u.meta["c_t"].get<double>(), static_cast<long long>(n))
+                                                : Estimate::null_because(u.meta.value("c_t_note", std::string()),
+                                                                         static_cast<long long>(n));
+        ct.estimand = "C_T data-copying statistic (Meehan et al. 2020): << 0 when synthetic images are closer to the "
+                      "training set than held-out real images are";
+        e["c_t"] = to_json(ct);
+      }
       for (const char* f : {"histogram_png", "pairs_png"})
         if (!u.meta.value(f, std::string()).empty() && fs::exists(u.dir / u.meta.value(f, std::string())))
           e[f] = rel(c, u.dir / u.meta.value(f, std::string()));

@@ -2,6 +2,7 @@
 // skipped modalities and redaction (no real pixel in any written file).
 #include <catch2/catch.hpp>
 
+#include <cmath>
 #include <fstream>
 #include <random>
 #include <set>
@@ -16,6 +17,7 @@
 #include "medsyn/memorization/gallery.h"
 #include "medsyn/memorization/plots.h"
 #include "medsyn/metrics/authpct.h"
+#include "medsyn/metrics/ct.h"
 #include "medsyn/metrics/extractor.h"
 #include "medsyn/metrics/feature_extract.h"
 #include "test_support.h"
@@ -163,6 +165,12 @@ TEST_CASE("audit writes every output with consistent figures", "[memorization][a
       return x;
     };
     CHECK(metrics::authpct(embed(f.train), embed(f.synthetic)).authentic == m.authentic);
+    // C_T on the same embeddings with the holdout as the held-out sample: what metrics::c_t_score gives.
+    metrics::CtOptions cto;
+    cto.seed = f.options("x").seed;
+    const double want = metrics::c_t_score(embed(f.train), embed(f.holdout), embed(f.synthetic), cto).c_t;
+    if (std::isnan(want)) CHECK(std::isnan(m.c_t));
+    else CHECK(m.c_t == Approx(want).epsilon(1e-9));
   }
   // Recoloured copies find their source image first.
   REQUIRE(m.planted.count("recolour"));

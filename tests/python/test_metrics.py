@@ -166,6 +166,17 @@ class SameNumbersAsTheCli(unittest.TestCase):
         del j["train"], j["generated"]
         self.assertEqual(msb.authpct(self.a, self.b), j)
 
+    def test_c_t_equals_the_cli(self):
+        with TempDir() as d:
+            paths = []
+            for name, x in (("t", self.a), ("p", self.a[::2]), ("g", self.b)):
+                paths.append(os.path.join(d, name + ".npy"))
+                np.save(paths[-1], x)
+            j = cli_json("metrics", "ct", *paths, "--seed", "5")
+        for k in ("train", "test", "generated", "seed", "provenance"):
+            del j[k]
+        self.assertEqual(msb.c_t(self.a, self.a[::2], self.b, seed=5), j)
+
     def test_float64_fortran_and_strided_inputs_are_converted_like_the_cli_reads_them(self):
         # The CLI reads a float64 or Fortran-ordered .npy into C-order float32; so does the module.
         want = msb.fid(self.a, self.b, bootstrap=5, seed=1)

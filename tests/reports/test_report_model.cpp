@@ -283,6 +283,18 @@ TEST_CASE("AuthPct: a memorization column in percent, range-checked and gateable
   CHECK(md.find("| AuthPct (%) |") != std::string::npos);
   CHECK(md.find("85.2 [81.8, 88.1]") != std::string::npos);
   check_markdown_tables(md);
+  // C_T: a point value; a null one shows its note.
+  const auto rc = load([&](ordered_json& j) {
+    with(85.2, 81.8, 88.1)(j);
+    j["memorization"]["spec_breast"]["breast_ultrasound"]["c_t"] = ordered_json{{"value", -4.28}, {"ci_low", nullptr}, {"ci_high", nullptr}, {"n", 500}};
+    j["memorization"]["generalist"]["chest_xray"]["c_t"] =
+        ordered_json{{"value", nullptr}, {"ci_low", nullptr}, {"ci_high", nullptr}, {"n", 5}, {"note", "C_T: cell 2 has no held-out sample"}};
+  });
+  const std::string mdc = markdown_report(rc, {});
+  CHECK(mdc.find("C\\_T") != std::string::npos);  // Markdown escapes the underscore
+  CHECK(mdc.find("-4.28") != std::string::npos);
+  CHECK(mdc.find("cell 2 has no held-out sample") != std::string::npos);
+  check_markdown_tables(mdc);
   // Without any AuthPct the column is absent (results files written before it existed).
   CHECK(markdown_report(load([](ordered_json&) {}), {}).find("AuthPct") == std::string::npos);
   // A percentage above 100 is an error naming the path.

@@ -122,6 +122,10 @@ TEST_CASE("run: a rerun computes nothing and one changed option reruns only its 
   CHECK(ap.ci_low <= ap.value);
   CHECK(ap.value <= ap.ci_high);
   CHECK(ap.ci_high <= 100.0);
+  // C_T on the audit's embeddings: a number, or null with the reason (three k-means cells need
+  // held-out images in each).
+  const Estimate& ct = r.memorization.at("gen").at("breast_ultrasound").c_t;
+  CHECK((ct.has_value() || !ct.note.empty()));
   REQUIRE(r.find("gen", "breast_ultrasound", "cmmd"));
   CHECK(r.find("gen", "breast_ultrasound", "cmmd")->has_value());
   CHECK(r.downstream.at("spec").count("breast_ultrasound") == 1);

@@ -1,5 +1,7 @@
 // Stage memorization: nearest training images of every synthetic set, calibrated on the
 // modality's holdout (memorization::run_audit).
+#include <cmath>
+
 #include "medsyn/core/error.h"
 #include "medsyn/core/json.h"
 #include "medsyn/memorization/audit.h"
@@ -37,6 +39,8 @@ ojson compute_memorization(const UnitDescription& d, RunContext& c, const fs::pa
                      {"threshold_quantile", a.calibration.threshold_quantile},
                      {"exact_copies", a.synthetic_exact_copies},
                      {"authentic", a.authentic},
+                     {"c_t", std::isfinite(a.c_t) ? ojson(a.c_t) : ojson(nullptr)},
+                     {"c_t_note", a.c_t_note},
                      {"embedder", r.embedder_spec},
                      {"histogram_png", a.histogram_png.empty() ? "" : a.histogram_png.filename().string()},
                      {"pairs_png", a.pairs_png.empty() ? "" : a.pairs_png.filename().string()}};

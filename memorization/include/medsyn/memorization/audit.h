@@ -27,6 +27,7 @@
 //    instead of the training image; CSV and JSON hold paths, sha256 and scores only (as always).
 #include <cstdint>
 #include <filesystem>
+#include <limits>
 #include <map>
 #include <string>
 #include <vector>
@@ -111,6 +112,11 @@ struct ModalityAudit {
   // fewer than 2 training images.
   std::int64_t authentic = -1;
   double authpct = -1;
+  // The C_T data-copying test (Meehan et al. 2020, metrics/ct.h) on the same embeddings, with the
+  // holdout as the held-out real sample: << 0 means synthetic images sit closer to the training
+  // set than held-out real images do. NaN with the reason in c_t_note when it cannot be computed.
+  double c_t = std::numeric_limits<double>::quiet_NaN();
+  std::string c_t_note;
   std::vector<std::string> warnings;
   std::filesystem::path histogram_png, pairs_png;  // "" when not written
 };

@@ -66,6 +66,7 @@ struct ModalityInfo {
 struct MemorizationEntry {
   Estimate fraction_memorized;
   Estimate authpct;  // percent of authentic synthetic images (AuthPct); null when absent
+  Estimate c_t;      // C_T data-copying statistic (<< 0 = copying); null when absent
   long long n_synthetic = -1, n_train = -1, n_holdout = -1, exact_copies = -1;  // -1 = absent
   double tau = kNaN, threshold_quantile = kNaN;
   std::string embedder, histogram_png, pairs_png;  // relative paths ("" = absent)
