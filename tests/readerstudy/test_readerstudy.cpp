@@ -270,8 +270,18 @@ TEST_CASE("reader-study analyze: CSV ratings, partial readers, the report sectio
   CHECK(fs::exists(run / "report" / "figures" / "reader_study.png"));
   CHECK(read_file_text(run / "report" / "index.html").find("Reader study") != std::string::npos);
   CHECK(read_file_text(run / "report" / "metrics.csv").find("reader_study") != std::string::npos);
+  // Named with --reader-study; a file that is not an analysis is an error naming it.
+  fs::rename(run / "reader-study", s.tmp / "elsewhere");
+  const auto named = test::run_cli("report " + q(run / "results.json") + " --out " + q(run / "report3") + " --reader-study " +
+                                   q(s.tmp / "elsewhere" / "reader_study.json"));
+  REQUIRE(named.exit_code == 0);
+  CHECK(read_file_text(run / "report3" / "report.md").find("## Reader study") != std::string::npos);
+  atomic_write_text(s.tmp / "not-an-analysis.json", "{\"format\": \"x\"}");
+  const auto wrong = test::run_cli("report " + q(run / "results.json") + " --out " + q(run / "report4") + " --reader-study " +
+                                   q(s.tmp / "not-an-analysis.json"));
+  CHECK(wrong.exit_code == 2);
+  CHECK(wrong.err.find("not-an-analysis.json: not a reader study analysis") != std::string::npos);
   // Without the file, no section (the change is additive).
-  fs::remove_all(run / "reader-study");
   REQUIRE(test::run_cli("report " + q(run / "results.json") + " --out " + q(run / "report2")).exit_code == 0);
   CHECK(read_file_text(run / "report2" / "report.md").find("Reader study") == std::string::npos);
 }
