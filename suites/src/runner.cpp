@@ -216,6 +216,11 @@ RunSummary run_suite(const RunOptions& options) {
       if (in_wave) stages += (stages.empty() ? "" : ",") + std::string(st.name);
       if (st.plan && suite.has_evaluation(st.evaluation) && !stages.empty()) w.later_stages.push_back(st.name);
     }
+    if (!so.continuation && !so.dry_run)
+      if (const auto active = active_slurm_jobs(w.run_dir); !active.empty())
+        throw InputError("--out " + options.out.string() + ": " + std::to_string(active.size()) + " Slurm job(s) of this run are still " +
+                         "queued or running (squeue -n " + slurm_job_name(w.run_dir) + ", first " + active.front() +
+                         "); wait for them or scancel them before submitting again");
     const SlurmSubmission sub = submit_wave(w, so);
     summary.slurm_jobs = sub.job_ids;
     summary.slurm_graph = sub.graph;

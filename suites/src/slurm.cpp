@@ -144,6 +144,16 @@ std::string slurm_job_name(const fs::path& run_dir) {
   return "msb-" + sha256_hex(fs::absolute(run_dir).lexically_normal().string()).substr(0, 10);
 }
 
+std::vector<std::string> active_slurm_jobs(const fs::path& run_dir) {
+  const Captured q = capture("squeue -h -n " + quote(slurm_job_name(run_dir)) + " -o '%i'");
+  if (q.rc != 0) throw Error("squeue failed (exit " + std::to_string(q.rc) + "): " + trim(q.err));
+  std::vector<std::string> ids;
+  std::istringstream in(q.out);
+  std::string id;
+  while (in >> id) ids.push_back(id);
+  return ids;
+}
+
 std::uintmax_t jobs_log_offset(const fs::path& run_dir) {
   std::error_code ec;
   const auto n = fs::file_size(run_dir / "slurm" / "jobs.jsonl", ec);

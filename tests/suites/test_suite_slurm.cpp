@@ -244,6 +244,9 @@ TEST_CASE("slurm executor on a real one-node cluster: same results as local, sca
   ::unsetenv("MEDSYN_TEST_SLEEP");
   REQUIRE(!job.empty());
   CHECK(sh("squeue -h -j " + job + " -o %T").find("RUNNING") != std::string::npos);
+  const auto twice = run("killed", "--executor slurm --resume");  // jobs of the run are still queued or running
+  CHECK(twice.exit_code == 2);
+  CHECK(twice.err.find("still queued or running") != std::string::npos);
   REQUIRE(std::system(("scancel " + job).c_str()) == 0);
   const auto killed = waiting.get();
   INFO(killed.out + killed.err);

@@ -68,6 +68,9 @@ struct SlurmSubmission {
 // Writes the wave's scripts and (unless dry_run) submits them. Error when sbatch fails.
 SlurmSubmission submit_wave(const SlurmWave& wave, const SlurmOptions& o);
 
+// The ids of the run's jobs Slurm still lists as pending or running (squeue -n).
+std::vector<std::string> active_slurm_jobs(const std::filesystem::path& run_dir);
+
 // Byte size of RUN_DIR/slurm/jobs.jsonl now: the jobs of a submission are the lines after it.
 std::uintmax_t jobs_log_offset(const std::filesystem::path& run_dir);
 
