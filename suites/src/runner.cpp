@@ -199,7 +199,6 @@ RunSummary run_suite(const RunOptions& options) {
   }
   RunSummary summary;
   const auto jobs_offset = jobs_log_offset(options.out);
-  const auto submitted_at = fs::file_time_type::clock::now();
   const bool complete = plan_stages(c, store, last);
   summary.stages = store.stats();
   if (!complete) {  // Slurm: submit the wave's units and the job that plans what follows
@@ -221,6 +220,12 @@ RunSummary run_suite(const RunOptions& options) {
         throw InputError("--out " + options.out.string() + ": " + std::to_string(active.size()) + " Slurm job(s) of this run are still " +
                          "queued or running (squeue -n " + slurm_job_name(w.run_dir) + ", first " + active.front() +
                          "); wait for them or scancel them before submitting again");
+    // The run's results.json is rebuilt by its last continue job; an older one would read as this
+    // run's (and --wait tells success by its presence, not by clocks that differ between nodes).
+    if (!so.dry_run && fs::exists(options.out / "results.json")) {
+      log_warn("removing the previous " + (options.out / "results.json").string() + ": the last job of this run rebuilds it");
+      fs::remove(options.out / "results.json");
+    }
     const SlurmSubmission sub = submit_wave(w, so);
     summary.slurm_jobs = sub.job_ids;
     summary.slurm_graph = sub.graph;
@@ -228,7 +233,7 @@ RunSummary run_suite(const RunOptions& options) {
              (so.dry_run ? "planned (dry run)" : "submitted") + "; " + std::to_string(store.deferred()) +
              " deferred to later waves (their inputs are in this one)");
     if (so.wait && !so.dry_run) {
-      summary.exit_code = wait_for_slurm_run(w.run_dir, jobs_offset, submitted_at, options.slurm_poll_seconds, std::cerr, summary.failure);
+      summary.exit_code = wait_for_slurm_run(w.run_dir, jobs_offset, options.slurm_poll_seconds, std::cerr, summary.failure);
       if (summary.exit_code == 0) {
         summary.results_json = options.out / "results.json";
         summary.report_dir = options.out / "report";

@@ -75,10 +75,10 @@ std::vector<std::string> active_slurm_jobs(const std::filesystem::path& run_dir)
 std::uintmax_t jobs_log_offset(const std::filesystem::path& run_dir);
 
 // --wait: follows the run's jobs (squeue; scontrol for a failed job's state) and prints per-stage
-// progress on `out` until no job of the run is left. 0 when results.json was written after
-// `since`, 1 when a unit (or a continue job) failed: `failure` then names the unit, its Slurm job
-// id and its log file.
-int wait_for_slurm_run(const std::filesystem::path& run_dir, std::uintmax_t jobs_offset,
-                       std::filesystem::file_time_type since, double poll_seconds, std::ostream& out, std::string& failure);
+// progress on `out` until no job of the run is left. 0 when results.json exists (the submission
+// removed any older one), 1 when a unit (or a continue job) failed: `failure` then names the
+// unit, its Slurm job id and its log file.
+int wait_for_slurm_run(const std::filesystem::path& run_dir, std::uintmax_t jobs_offset, double poll_seconds, std::ostream& out,
+                       std::string& failure);
 
 }  // namespace medsyn::suites
