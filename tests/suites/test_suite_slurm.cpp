@@ -178,6 +178,30 @@ TEST_CASE("slurm executor: GPU requests only for GPU units, packing, dry-run scr
         w.units[0].id() + "\n" + w.units[1].id() + "\n" + w.units[2].id() + "\n" + w.units[3].id() + "\n" + w.units[4].id() + "\n");
   CHECK(read_file_text(tmp / "slurm" / "continue-001.sbatch").find("run 's.json' '--out'") != std::string::npos);
   CHECK(!fs::exists(tmp / "slurm" / "jobs.jsonl"));  // nothing submitted
+
+  // run-unit: bad input is exit 2 naming what is wrong.
+  const std::string dir = test::shell_quote(tmp.path().string());
+  auto r = test::run_cli("run-unit " + dir + " data/x");
+  CHECK(r.exit_code == 2);
+  CHECK(r.err.find("run.json") != std::string::npos);
+  write_json_file(tmp / "run.json", json{{"suite_name", "s"}, {"suite_file", (tmp / "s.json").string()}, {"limit", nullptr}});
+  for (const char* bad : {"x", "data/../../etc", "data/a/b"}) {
+    r = test::run_cli("run-unit " + dir + " " + bad);
+    CHECK(r.exit_code == 2);
+    CHECK(r.err.find("expected <stage>/<folder>") != std::string::npos);
+  }
+  r = test::run_cli("run-unit " + dir + " data/real-x-0123456789abcdef");
+  CHECK(r.exit_code == 2);
+  CHECK(r.err.find("no unit 'data/real-x-0123456789abcdef' was planned") != std::string::npos);
+  // A planned description whose key does not match its content (edited by hand) is refused too.
+  const auto d = make_unit("data", "real-x", {{"a", 1}}, {{"b", 2}});
+  ordered_json bad = suites::to_json(d);
+  bad["spec"]["a"] = 3;
+  ensure_dir(tmp / "units" / "data");
+  write_json_file(suites::pending_description_path(tmp / "units" / d.id()), bad);
+  r = test::run_cli("run-unit " + dir + " " + d.id());
+  CHECK(r.exit_code == 2);
+  CHECK(r.err.find("does not match the description") != std::string::npos);
 }
 
 TEST_CASE("slurm executor on a real one-node cluster: same results as local, scancel then --resume, --dry-run",
