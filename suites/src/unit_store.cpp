@@ -69,6 +69,56 @@ UnitDescription unit_description_from_json(const json& j, const std::string& whe
 UnitStore::UnitStore(fs::path run_dir, bool resume, std::set<std::string> only, Work work)
     : root_(run_dir / "units"), resume_(resume), only_(std::move(only)), work_(std::move(work)) {}
 
+const Unit& require_complete(const Unit& u, const std::string& unit_id) {
+  if (u.pending) throw PendingInputs{unit_id};
+  return u;
+}
+
+fs::path pending_description_path(const fs::path& unit_dir) { return fs::path(unit_dir.string() + ".unit.json"); }
+
+Unit compute_unit_atomically(const fs::path& dir, const UnitDescription& d, bool resume, const UnitWork& work,
+                             const UnitAfterWork& after_work) {
+  const fs::path partial = fs::path(dir.string() + ".partial");
+  if (fs::exists(partial) && !(resume && d.resumable)) {
+    log_warn("discarding the incomplete unit " + partial.string());
+    fs::remove_all(partial);
+  } else if (fs::exists(partial)) {
+    log_warn("resuming the incomplete unit " + partial.string());
+  }
+  ensure_dir(partial);
+  write_json_file(partial / "unit.json", to_json(d));
+  log_info(d.stage + ": " + d.name);
+  const ojson meta = work(d, partial);
+  if (after_work) after_work(d, partial);
+  const ojson done = {{"key", d.key}, {"stage", d.stage}, {"name", d.name}, {"inputs", d.inputs}, {"summary", meta},
+                      {"finished", utc_now_iso8601()}};
+  write_json_file(partial / "done.json", done);
+  if (fs::exists(dir)) fs::remove_all(dir);  // a complete unit never lacks done.json; be safe
+  fs::rename(partial, dir);
+  std::error_code ec;
+  fs::remove(pending_description_path(dir), ec);  // described for a remote executor: now done
+  return {dir, d.key, meta};
+}
+
+bool UnitStore::reads_pending(const UnitDescription& d) const {
+  std::vector<fs::path> where;
+  for (const auto& [k, v] : d.locations.items()) {
+    if (v.is_string()) where.push_back(v.get<std::string>());
+    if (v.is_array())
+      for (const auto& x : v)
+        if (x.is_string()) where.push_back(x.get<std::string>());
+  }
+  for (fs::path p : where) {
+    if (!p.is_absolute()) p = root_.parent_path() / p;  // locations inside the run are relative to it
+    p = p.lexically_normal();
+    for (const auto& pd : pending_dirs_) {
+      const fs::path rel = p.lexically_relative(pd);
+      if (!rel.empty() && *rel.begin() != "..") return true;
+    }
+  }
+  return false;
+}
+
 Unit UnitStore::run(const UnitDescription& d) {
   using Clock = std::chrono::steady_clock;
   const fs::path dir = dir_of(d);
@@ -82,27 +132,25 @@ Unit UnitStore::run(const UnitDescription& d) {
   if (!allowed(d.stage))
     throw InputError("stage '" + d.stage + "': unit '" + d.name + "' has not run yet in " + root_.parent_path().string() +
                      "; the stages to compute must include '" + d.stage + "'");
-  const fs::path partial = fs::path(dir.string() + ".partial");
-  if (fs::exists(partial) && !(resume_ && d.resumable)) {
-    log_warn("discarding the incomplete unit " + partial.string());
-    fs::remove_all(partial);
-  } else if (fs::exists(partial)) {
-    log_warn("resuming the incomplete unit " + partial.string());
+  if (collecting_) {
+    // A unit that reads a pending unit waits for a later wave (its key may even hold that unit's
+    // output hashes, unknown yet): it is neither described nor submitted now.
+    if (reads_pending(d)) {
+      ++deferred_;
+      pending_dirs_.push_back(dir.lexically_normal());  // what reads it waits too
+      return {dir, d.key, ojson::object(), /*pending=*/true};
+    }
+    pending_dirs_.push_back(dir.lexically_normal());
+    ensure_dir(dir.parent_path());
+    write_json_file(pending_description_path(dir), to_json(d));
+    pending_.push_back(d);
+    return {dir, d.key, ojson::object(), /*pending=*/true};
   }
-  ensure_dir(partial);
-  write_json_file(partial / "unit.json", to_json(d));
-  log_info(d.stage + ": " + d.name);
   const auto t0 = Clock::now();
-  const ojson meta = work_(d, partial);
+  Unit u = compute_unit_atomically(dir, d, resume_, work_, after_work_);
   ++st.computed;
   st.seconds += std::chrono::duration<double>(Clock::now() - t0).count();
-  if (after_work_) after_work_(d, partial);
-  const ojson done = {{"key", d.key}, {"stage", d.stage}, {"name", d.name}, {"inputs", d.inputs}, {"summary", meta},
-                      {"finished", utc_now_iso8601()}};
-  write_json_file(partial / "done.json", done);
-  if (fs::exists(dir)) fs::remove_all(dir);  // a complete unit never lacks done.json; be safe
-  fs::rename(partial, dir);
-  return {dir, d.key, meta};
+  return u;
 }
 
 }  // namespace medsyn::suites

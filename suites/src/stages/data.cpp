@@ -210,8 +210,9 @@ void plan_data(RunContext& c) {
   if (std::any_of(suite.datasets.begin(), suite.datasets.end(), [](const DatasetSpec& d) { return d.kind == "demo"; })) {
     const Unit u = c.run(make_unit("data", "demo-corpus", {{"with_medmnist", false}}, {{"kind", "demo"}}));
     demo_root = u.dir;
-    demo_hash = manifest_hash(u.dir);
+    demo_hash = manifest_hash(require_complete(u, "data/demo-corpus").dir);  // the real units' key needs its content
   }
+  std::vector<Unit> imported;  // the real units below read these (a remote executor runs them first)
   for (const auto& d : suite.datasets) {
     if (d.kind == "folder") {
       c.source_root[d.name] = d.path;
@@ -226,6 +227,7 @@ void plan_data(RunContext& c) {
                                      {{"file", c.location(d.path)}}));
       c.source_root[d.name] = u.dir;
       c.source_hash[d.name] = h;
+      imported.push_back(u);
     } else {  // import
       const std::string h = folder_content_hash(d.path);
       const ojson in = {{"kind", "import"}, {"content", h}, {"format", d.format}, {"modality", d.modality.empty() ? d.name : d.modality},
@@ -233,9 +235,11 @@ void plan_data(RunContext& c) {
       const Unit u = c.run(make_unit("data", "import-" + d.name, ojson::object(), in, {{"folder", c.location(d.path)}}));
       c.source_root[d.name] = u.dir;
       c.source_hash[d.name] = h;
+      imported.push_back(u);
     }
     prog.advance();
   }
+  for (const Unit& u : imported) require_complete(u, "data/" + u.dir.filename().string());
 
   for (const auto& m : suite.modalities) {
     const DatasetSpec& d = suite.dataset(m.dataset);
@@ -254,7 +258,7 @@ void plan_data(RunContext& c) {
     const ojson in = {{"source", c.source_hash.at(d.name)}, {"dataset", d.name}, {"modality", wanted}, {"as", m.name},
                       {"specialty", m.specialty}, {"seed", c.seed_for("data:" + m.name)}};
     const Unit u = c.run(make_unit("data", "real-" + m.name, spec, in, {{"source", c.location(root)}}));
-    c.real[m.name] = read_real(u, m.name);
+    if (!u.pending) c.real[m.name] = read_real(u, m.name);  // pending: later stages are planned after it ran
     prog.advance();
   }
 }

@@ -32,8 +32,8 @@ void plan_fidelity(RunContext& c) {
   Progress prog("stage fidelity", static_cast<std::int64_t>(c.syn_features.size()), "sets");
   for (const auto& model : c.suite.models)
     for (const auto& mod : model.modalities) {
-      const Unit& rf = c.real_features.at(mod);
-      const Unit& sf = c.syn_features.at(mm(model.name, mod));
+      const Unit& rf = require_complete(c.real_features.at(mod), "features/real-" + mod);  // its row count is an input
+      const Unit& sf = require_complete(c.syn_features.at(mm(model.name, mod)), "features/" + model.name + "-" + mod);
       const long n_min = std::min(rf.meta.value("rows", 0L), sf.meta.value("rows", 0L));
       const ojson in = {{"real", rf.key}, {"synthetic", sf.key}, {"modality", mod},
                         {"kid_subset_size", std::max<long>(2, std::min<long>(spec.kid_subset_size, n_min))},

@@ -197,7 +197,7 @@ void plan_generate(RunContext& c) {
       const Unit u = c.run(make_unit("generate", m.name + "-" + mod, spec, in, {{"model", where}}));
       Generated g;
       g.unit = u;
-      g.manifest_hash = manifest_hash(u.dir);
+      if (!u.pending) g.manifest_hash = manifest_hash(u.dir);  // pending: later stages are planned after it ran
       g.n = u.meta.value("images", 0L);
       g.seconds = u.meta.value("seconds", 0.0);
       c.generated[mm(m.name, mod)] = g;

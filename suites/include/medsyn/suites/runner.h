@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "medsyn/suites/slurm.h"
 #include "medsyn/suites/suite.h"
 #include "medsyn/suites/unit_store.h"
 
@@ -41,6 +42,11 @@ struct RunOptions {
   std::optional<long> limit;              // cap images per split and n_generate per modality
   std::string device;                     // "" = the suite's device (default cpu)
   std::string command_line;               // recorded in provenance
+  // Who computes the missing units: "local" (this process, stage by stage) or "slurm" (job
+  // arrays, slurm.h; planning here, computing in `run-unit` tasks). Both plan the same units.
+  std::string executor = "local";
+  SlurmOptions slurm;
+  double slurm_poll_seconds = 5;          // --wait: squeue interval (MEDSYN_SLURM_POLL_S)
 };
 
 struct RunSummary {
@@ -49,10 +55,25 @@ struct RunSummary {
   std::map<std::string, StageStats> stages;
   std::vector<std::string> notes;
   double seconds = 0;
+  // Slurm executor: the jobs submitted by this call (arrays, then the continue job), the job
+  // graph, and with --wait its outcome: exit_code 0 (results.json written) or 1 (`failure`
+  // names the unit, its job id and log file).
+  std::vector<std::string> slurm_jobs;
+  std::string slurm_graph;
+  int exit_code = 0;
+  std::string failure;
 };
 
 // Runs the suite. InputError for bad suites/options/data (naming file and field), CheckFailed never.
 RunSummary run_suite(const RunOptions& options);
+
+// `medsynbench run-unit RUN_DIR UNIT_ID` (a Slurm task): computes the one unit UNIT_ID
+// ("<stage>/<folder>") of the run in RUN_DIR from its description (units/<id>.unit.json, written
+// by the planner) through compute_unit_atomically, exactly as the local executor does; the suite,
+// limit and device come from RUN_DIR/run.json. `resume`: a partial resumable unit continues.
+// Returns false when the unit was already complete (nothing done). InputError for an unknown
+// unit or a description that does not match its folder.
+bool run_unit(const std::filesystem::path& run_dir, const std::string& unit_id, bool resume);
 
 // Test hook: when the environment variable MEDSYN_SUITE_KILL_AT="<stage>:<k>" is set, the process
 // sends itself SIGKILL inside the k-th unit it computes in that stage (1-based), after the unit's
