@@ -41,6 +41,7 @@ void register_report_command(CLI::App& root) {
   c->add_option("--samples", a->o.samples_per_grid, "At most this many samples per (modality, model) grid")->capture_default_str();
   c->add_option("--columns", a->o.grid_columns, "Samples per row in grids")->capture_default_str();
   c->add_option("--panel", a->o.panel, "Pixels per sample in grids")->capture_default_str();
+  c->add_flag("--redact-real", a->o.redact_real, "Draw no real images: sample grids omit their row of real images (with a note)");
   c->add_flag("--json", a->json, "Print the list of written files as JSON");
   c->callback([a] {
     const auto r = rep::load_results(a->results);

@@ -43,10 +43,11 @@ struct ReportOptions {
   int samples_per_grid = 16;  // at most this many samples per (modality, model) grid
   int grid_columns = 8;
   int panel = 96;             // pixels per sample in grids
+  bool redact_real = false;   // no real pixels: sample grids omit their real row (with a note)
 };
 
 struct FigureFile {
-  std::string section;   // "quality", "samples", "memorization", "downstream", "compute"
+  std::string section;   // "quality", "intensity", "samples", "memorization", "downstream", "compute"
   std::string file;      // relative to the output folder, e.g. "figures/fid.png"
   std::string title;
   std::string caption;
