@@ -165,7 +165,7 @@ Image draw_intensity_histograms(const IntensityEntry& e, const std::string& titl
   for (int k = 0; k < n; ++k) {
     const IntensityRow& row = e.rows[static_cast<std::size_t>(k)];
     Figure f(pw, ph);
-    f.set_margins(44, 46, 10, 34);
+    f.set_margins(44, 62, 10, 34);  // room for the title and the subtitle above the top tick label
     double ymax = 0;
     for (double v : row.real_hist) ymax = std::max(ymax, v);
     for (double v : row.generated_hist) ymax = std::max(ymax, v);
