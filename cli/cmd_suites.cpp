@@ -43,6 +43,7 @@ void register_report_command(CLI::App& root) {
   c->add_option("--panel", a->o.panel, "Pixels per sample in grids")->capture_default_str();
   c->add_option("--reader-study", a->o.reader_study,
                  "A reader study's reader_study.json (reader-study analyze); default RUN_DIR/reader-study/reader_study.json when present");
+  c->add_flag("--redact-real", a->o.redact_real, "Draw no real images: sample grids omit their row of real images (with a note)");
   c->add_flag("--json", a->json, "Print the list of written files as JSON");
   c->callback([a] {
     const auto r = rep::load_results(a->results);

@@ -159,6 +159,7 @@ EngineConfig config_from_json(const json& j, const std::string& where) {
     d.number("cosine_s", x.cosine_s, 0, 1);
     d.string("prediction", x.prediction, {"eps", "v"});
     d.boolean("clip_sample", x.clip_sample);
+    d.boolean("zero_terminal_snr", x.zero_terminal_snr);
     d.done();
   }
   {
@@ -189,6 +190,8 @@ EngineConfig config_from_json(const json& j, const std::string& where) {
     s.number("eta", x.eta, 0, 1);
     s.boolean("use_ema", x.use_ema);
     s.integer("batch", x.batch, 1, 65536);
+    s.number("guidance_rescale", x.guidance_rescale, 0, 1);
+    s.number("dynamic_threshold", x.dynamic_threshold, 0, 1);
     s.done();
   }
   r.done();
@@ -224,7 +227,7 @@ json config_to_json(const EngineConfig& c) {
               {"diffusion",
                {{"schedule", d.schedule}, {"timesteps", d.timesteps}, {"beta_start", d.beta_start},
                 {"beta_end", d.beta_end}, {"cosine_s", d.cosine_s}, {"prediction", d.prediction},
-                {"clip_sample", d.clip_sample}}},
+                {"clip_sample", d.clip_sample}, {"zero_terminal_snr", d.zero_terminal_snr}}},
               {"train",
                {{"steps", tr.steps}, {"batch", tr.batch}, {"lr", tr.lr}, {"warmup", tr.warmup},
                 {"weight_decay", tr.weight_decay}, {"grad_clip", tr.grad_clip}, {"ema_decay", tr.ema_decay},
@@ -233,7 +236,8 @@ json config_to_json(const EngineConfig& c) {
                 {"splits", tr.splits}, {"hflip", tr.hflip}}},
               {"sample",
                {{"sampler", s.sampler}, {"steps", s.steps}, {"guidance", s.guidance}, {"eta", s.eta},
-                {"use_ema", s.use_ema}, {"batch", s.batch}}}};
+                {"use_ema", s.use_ema}, {"batch", s.batch}, {"guidance_rescale", s.guidance_rescale},
+                {"dynamic_threshold", s.dynamic_threshold}}}};
 }
 
 void validate_config(const EngineConfig& c, const std::string& where) {
@@ -273,6 +277,8 @@ void validate_config(const EngineConfig& c, const std::string& where) {
   if (c.text.dim % c.text.heads) fail("text.heads", std::to_string(c.text.heads) + " does not divide text.dim " + std::to_string(c.text.dim));
   if (c.diffusion.beta_end < c.diffusion.beta_start) fail("diffusion.beta_end", "must be >= beta_start");
   if (c.sample.steps > c.diffusion.timesteps) fail("sample.steps", "exceeds diffusion.timesteps");
+  if (c.diffusion.zero_terminal_snr && c.diffusion.prediction != "v")
+    fail("diffusion.zero_terminal_snr", "needs prediction \"v\" (an eps model cannot recover x0 at zero signal)");
 }
 
 }  // namespace medsyn::engine

@@ -25,7 +25,7 @@ namespace medsyn::engine::detail {
 torch::Generator cpu_generator(std::uint64_t seed) { return at::make_generator<at::CPUGeneratorImpl>(seed); }
 
 std::pair<torch::Tensor, torch::Tensor> to_x0_eps(const torch::Tensor& x, const torch::Tensor& out, double ab,
-                                                  const std::string& prediction, bool clip) {
+                                                  const std::string& prediction, bool clip, double dynamic_threshold) {
   const double a = std::sqrt(ab), s = std::sqrt(1.0 - ab);
   torch::Tensor x0, eps;
   if (prediction == "v") {
@@ -35,11 +35,23 @@ std::pair<torch::Tensor, torch::Tensor> to_x0_eps(const torch::Tensor& x, const 
     eps = out;
     x0 = (x - s * out) / a;
   }
-  if (clip) {
+  if (dynamic_threshold > 0) {
+    auto q = torch::quantile(x0.abs().flatten(1), dynamic_threshold, 1).clamp_min(1.0).view({-1, 1, 1, 1});
+    x0 = torch::max(torch::min(x0, q), -q) / q;
+    eps = (x - a * x0) / s;
+  } else if (clip) {
     x0 = x0.clamp(-1.0, 1.0);
     eps = (x - a * x0) / s;
   }
   return {x0, eps};
+}
+
+torch::Tensor guide(const torch::Tensor& cond, const torch::Tensor& uncond, double w, double rescale) {
+  auto g = uncond + w * (cond - uncond);
+  if (rescale <= 0) return g;
+  const auto per_image = [](const torch::Tensor& t) { return t.flatten(1).std(1).view({-1, 1, 1, 1}); };
+  auto r = g * (per_image(cond) / per_image(g).clamp_min(1e-12));
+  return rescale * r + (1 - rescale) * g;
 }
 
 namespace {
@@ -63,7 +75,7 @@ torch::Tensor run_sampler(const SamplerSpec& spec, const NoiseSchedule& sched, c
     const bool last = i + 1 == ts.size();
     const double ab = sched.alphas_bar[t];
     const double ab_p = last ? 1.0 : sched.alphas_bar[ts[i + 1]];
-    auto [x0, eps] = to_x0_eps(x, model(x, t), ab, spec.prediction, spec.clip);
+    auto [x0, eps] = to_x0_eps(x, model(x, t), ab, spec.prediction, spec.clip, spec.dynamic_threshold);
     if (last) return x0;
     if (spec.sampler == "ddim") {
       const double sigma = spec.eta * std::sqrt((1 - ab_p) / (1 - ab)) * std::sqrt(1 - ab / ab_p);
@@ -149,7 +161,8 @@ LoadedRun load_run(const fs::path& path, const torch::Device& dev, bool use_ema)
   r.prompts = load_prompt_table(r.run_dir);
   r.state = read_json_file(r.checkpoint_dir / "state.json");
   r.model = DiffusionModel(r.cfg, r.tok.vocab_size());
-  const auto wp = r.checkpoint_dir / (use_ema ? "ema.pt" : "model.pt");
+  // EMA weights when asked and the run's sample.use_ema allows (false: the raw weights).
+  const auto wp = r.checkpoint_dir / (use_ema && r.cfg.sample.use_ema ? "ema.pt" : "model.pt");
   try {
     torch::load(r.model, wp.string());
   } catch (const c10::Error& e) {
@@ -169,7 +182,7 @@ LoadedRun load_run(const fs::path& path, const torch::Device& dev, bool use_ema)
 }
 
 torch::Tensor sample_images(LoadedRun& run, const std::string& prompt, const std::vector<std::uint64_t>& seeds,
-                            const SamplerSpec& spec, double guidance, const torch::Device& dev) {
+                            const SamplerSpec& spec, double guidance, const torch::Device& dev, double guidance_rescale) {
   const auto& c = run.cfg;
   const int B = static_cast<int>(seeds.size());
   const int h = c.latent_size(), ch = c.latent_channels();
@@ -194,7 +207,7 @@ torch::Tensor sample_images(LoadedRun& run, const std::string& prompt, const std
     if (!cfg) return run.model->unet(xt, torch::full({B}, static_cast<float>(t), xt.options()), text_c);
     auto out = run.model->unet(torch::cat({xt, xt}), torch::full({2 * B}, static_cast<float>(t), xt.options()), text_both);
     auto parts = out.chunk(2, 0);
-    return parts[1] + guidance * (parts[0] - parts[1]);
+    return guide(parts[0], parts[1], guidance, guidance_rescale);
   };
   auto z = run_sampler(spec, make_schedule(c.diffusion), fn, x, gens);
   if (c.autoencoder.factor > 1) z = run.ae->decode(z / run.latent_scale);
@@ -223,6 +236,8 @@ Dataset generate(const GenerateOptions& opt) {
   if (spec.eta < 0 || spec.eta > 1) throw OptionError("eta", "must be in [0, 1]");
   spec.prediction = run.cfg.diffusion.prediction;
   spec.clip = run.cfg.diffusion.clip_sample && run.cfg.autoencoder.factor == 1;
+  spec.dynamic_threshold = run.cfg.autoencoder.factor == 1 ? run.cfg.sample.dynamic_threshold : 0.0;
+  const double rescale = run.cfg.sample.guidance_rescale;
   sampling_timesteps(run.cfg.diffusion.timesteps, spec.steps);  // validates steps
   const double guidance = opt.guidance.value_or(run.cfg.sample.guidance);
   if (guidance < 0) throw OptionError("guidance", "must be >= 0");
@@ -243,7 +258,7 @@ Dataset generate(const GenerateOptions& opt) {
       const int b = std::min(batch, opt.n - start);
       std::vector<std::uint64_t> seeds;
       for (int i = 0; i < b; ++i) seeds.push_back(stats::derive_seed(opt.seed, k + i));
-      auto imgs = sample_images(run, prompt, seeds, spec, guidance, dev);
+      auto imgs = sample_images(run, prompt, seeds, spec, guidance, dev, rescale);
       for (int i = 0; i < b; ++i, ++k) {
         Image img = tensor_to_image(imgs[i]);
         if (info && info->source_channels == 1 && img.channels != 1) img = to_channels(img, 1);
@@ -264,7 +279,8 @@ Dataset generate(const GenerateOptions& opt) {
         json extra{{"seed", seeds[i]},
                    {"base_seed", opt.seed},
                    {"index", k},
-                   {"sampler", {{"name", spec.sampler}, {"steps", spec.steps}, {"guidance", guidance}, {"eta", spec.eta}}},
+                   {"sampler", {{"name", spec.sampler}, {"steps", spec.steps}, {"guidance", guidance}, {"eta", spec.eta},
+                                {"guidance_rescale", rescale}, {"dynamic_threshold", spec.dynamic_threshold}, {"use_ema", run.cfg.sample.use_ema}}},
                    {"generator", "medsynbench-engine"},
                    {"checkpoint_sha256", ckpt_hash}};
         r.extra_json = extra.dump();
@@ -280,7 +296,8 @@ Dataset generate(const GenerateOptions& opt) {
                        {"checkpoint_sha256", ckpt_hash},
                        {"prompts", opt.prompts},
                        {"n_per_prompt", opt.n},
-                       {"sampler", {{"name", spec.sampler}, {"steps", spec.steps}, {"guidance", guidance}, {"eta", spec.eta}, {"batch", batch}}},
+                       {"sampler", {{"name", spec.sampler}, {"steps", spec.steps}, {"guidance", guidance}, {"eta", spec.eta}, {"batch", batch},
+                                    {"guidance_rescale", rescale}, {"dynamic_threshold", spec.dynamic_threshold}, {"use_ema", run.cfg.sample.use_ema}}},
                        {"seconds", secs},
                        {"seconds_per_image", secs / static_cast<double>(records.size())},
                        {"provenance", provenance_json(json{{"seed", opt.seed}, {"device", dev.str()}})}});

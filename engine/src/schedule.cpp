@@ -35,6 +35,18 @@ NoiseSchedule make_schedule(const DiffusionConfig& c) {
     prod *= 1.0 - s.betas[t];
     s.alphas_bar[t] = prod;
   }
+  if (c.zero_terminal_snr) {
+    // Lin et al. 2024, Algorithm 1: shift and scale sqrt(alpha_bar) so the last is 0 and the first
+    // unchanged, then recover the betas from the ratios (the last beta becomes 1).
+    const double a0 = std::sqrt(s.alphas_bar.front()), aT = std::sqrt(s.alphas_bar.back());
+    if (a0 - aT <= 0) throw InputError("diffusion.zero_terminal_snr: the schedule's alpha_bar does not decrease");
+    for (auto& ab : s.alphas_bar) {
+      const double r = (std::sqrt(ab) - aT) * a0 / (a0 - aT);
+      ab = r * r;
+    }
+    s.alphas_bar.back() = 0.0;  // exact, not a rounding residue
+    for (int t = 0; t < T; ++t) s.betas[t] = 1.0 - (t == 0 ? s.alphas_bar[0] : s.alphas_bar[t] / s.alphas_bar[t - 1]);
+  }
   return s;
 }
 

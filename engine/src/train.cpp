@@ -598,11 +598,12 @@ json engine_cost(const CostOptions& opt) {
     spec.steps = c.sample.steps;
     spec.eta = c.sample.eta;
     spec.prediction = c.diffusion.prediction;
+    spec.dynamic_threshold = c.autoencoder.factor == 1 ? c.sample.dynamic_threshold : 0.0;
     const int n = std::min(8, c.sample.batch);
     std::vector<std::uint64_t> seeds;
     for (int i = 0; i < n; ++i) seeds.push_back(static_cast<std::uint64_t>(i));
     const auto t0 = Clock::now();
-    sample_images(run, "chest x-ray, pneumonia", seeds, spec, c.sample.guidance, dev);
+    sample_images(run, "chest x-ray, pneumonia", seeds, spec, c.sample.guidance, dev, c.sample.guidance_rescale);
     measured["sample_s_per_image"] = std::chrono::duration<double>(Clock::now() - t0).count() / n;
     measured["sample_s_per_image_source"] = "sampled " + std::to_string(n) + " images in one batch, " + spec.sampler + " " +
                                             std::to_string(spec.steps) + " steps, guidance " + std::to_string(c.sample.guidance);

@@ -138,6 +138,65 @@ Image draw_sample_grid(const std::vector<Image>& images, const std::string& titl
   return fig.image();
 }
 
+Image draw_sample_grid_with_real(const std::vector<Image>& generated, const std::vector<Image>& real,
+                                 const std::string& title, int columns, int panel, const std::string& real_note) {
+  const Image top = draw_sample_grid(generated, title, columns, panel);
+  if (real.empty() && real_note.empty()) return top;
+  const std::string label = real.empty() ? real_note : "Real images of the same modality and class (one per sample above)";
+  const Image bottom = real.empty() ? Image() : draw_sample_grid(real, label, columns, panel);
+  const int width = std::max(top.width, bottom.empty() ? top.width : bottom.width);
+  const int note_h = real.empty() ? 36 : 0;
+  Figure fig(width, top.height + 6 + (bottom.empty() ? note_h : bottom.height));
+  cv::Mat& canvas = fig.mat();
+  plot::to_mat_rgb(top).copyTo(canvas(cv::Rect(0, 0, top.width, top.height)));
+  cv::line(canvas, {10, top.height + 2}, {width - 10, top.height + 2}, cv::Scalar(110, 110, 110), 2);
+  if (!bottom.empty()) plot::to_mat_rgb(bottom).copyTo(canvas(cv::Rect(0, top.height + 6, bottom.width, bottom.height)));
+  else fig.text_px(real_note, 10, top.height + 6 + 24, 0.5, plot::kMuted, 0, false, 1);
+  return fig.image();
+}
+
+Image draw_intensity_histograms(const IntensityEntry& e, const std::string& title) {
+  const int n = static_cast<int>(e.rows.size());
+  const int pw = 300, ph = 230, top = 64;
+  const int width = std::max(360, 20 + n * pw);
+  Figure out(width, top + ph + 40);
+  out.text_px(title, 10, 26, 0.6, plot::kText, 0, false, 1);
+  out.text_px("grey area: real; line: generated; x: pixel value, y: fraction of pixels per bin", 10, 48, 0.42, plot::kMuted, 0, false, 1);
+  for (int k = 0; k < n; ++k) {
+    const IntensityRow& row = e.rows[static_cast<std::size_t>(k)];
+    Figure f(pw, ph);
+    f.set_margins(44, 62, 10, 34);  // room for the title and the subtitle above the top tick label
+    double ymax = 0;
+    for (double v : row.real_hist) ymax = std::max(ymax, v);
+    for (double v : row.generated_hist) ymax = std::max(ymax, v);
+    if (!(ymax > 0)) ymax = 1;
+    char sub[160];
+    std::snprintf(sub, sizeof sub, "mean %.3f vs %.3f real; W1 %.3f", row.generated_mean.value, row.real_mean.value, row.wasserstein);
+    f.title(row.channel, sub);
+    f.axes(plot::linear_axis(0, 1, "", 3), plot::linear_axis(0, ymax * 1.05, "", 3));
+    const int bins = static_cast<int>(row.real_hist.size());
+    const plot::Color col = row.channel == "red" ? plot::Color{200, 40, 40}
+                            : row.channel == "green" ? plot::Color{30, 150, 60}
+                            : row.channel == "blue" ? plot::Color{40, 80, 210} : plot::Color{230, 120, 20};
+    for (int b = 0; b < bins; ++b) f.bar(static_cast<double>(b) / bins, static_cast<double>(b + 1) / bins, 0, row.real_hist[b], plot::Color{200, 200, 200});
+    std::vector<double> xs, ys;
+    for (int b = 0; b < static_cast<int>(row.generated_hist.size()); ++b) {
+      const double c = (b + 0.5) / static_cast<double>(row.generated_hist.size());
+      xs.push_back(c);
+      ys.push_back(row.generated_hist[b]);
+    }
+    f.polyline(xs, ys, col, 2);
+    plot::to_mat_rgb(f.image()).copyTo(out.mat()(cv::Rect(10 + k * pw, top, pw, ph)));
+  }
+  if (e.has_background) {
+    char bg[200];
+    std::snprintf(bg, sizeof bg, "background (corner %dx%d patches, all channels): generated %.3f vs real %.3f", e.corner, e.corner,
+                  e.generated_background.value, e.real_background.value);
+    out.text_px(bg, 10, top + ph + 26, 0.42, plot::kText, 0, false, 1);
+  }
+  return out.image();
+}
+
 Image draw_downstream(const DownstreamEntry& e, const MetricInfo& metric, const std::string& title) {
   double xmin = 1e300, xmax = 0, ymin = 1e300, ymax = -1e300;
   for (const auto& [arm, pts] : e.arms)

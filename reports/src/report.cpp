@@ -197,9 +197,51 @@ ReportResult write_report(const Results& r, const ReportOptions& options) {
         if (!b->second.empty()) res.notes.push_back(base + ": no readable sample images; grid not drawn");
         continue;
       }
-      write_fig(draw_sample_grid(imgs, mod.label + " - " + model.label + " (" + model.kind + ")", o.grid_columns, o.panel),
+      // Real images of the same modality and class under the generated ones (drift in brightness,
+      // colour and texture is visible at a glance), unless real pixels are redacted.
+      std::vector<Image> real;
+      std::string real_note;
+      if (o.redact_real) {
+        real_note = "Real images omitted (--redact-real)";
+      } else if (auto ra = r.samples_real.find(model.name); ra != r.samples_real.end()) {
+        if (auto rb = ra->second.find(mod.name); rb != ra->second.end()) {
+          const std::string rbase = json_path_key(json_path_key("$.samples_real", model.name), mod.name);
+          for (std::size_t i = 0; i < rb->second.size() && real.size() < imgs.size(); ++i) {
+            const fs::path file = r.base_dir / rb->second[i];
+            if (!fs::exists(file)) {
+              problem(json_path_index(rbase, i), "real sample image " + file.string() + " does not exist");
+              continue;
+            }
+            try {
+              real.push_back(read_image(file));
+            } catch (const InputError& e) {
+              problem(json_path_index(rbase, i), std::string("cannot read real sample image: ") + e.what());
+            }
+          }
+        }
+      }
+      // (Results without samples_real, e.g. from older runs, keep the grid and caption they had.)
+      write_fig(draw_sample_grid_with_real(imgs, real, mod.label + " - " + model.label + " (" + model.kind + ")", o.grid_columns,
+                                           o.panel, real_note),
                 "samples", "samples_" + safe_name(mod.name) + "_" + safe_name(model.name) + ".png",
-                "Samples: " + mod.label + ", " + model.label, std::to_string(imgs.size()) + " generated images");
+                "Samples: " + mod.label + ", " + model.label,
+                std::to_string(imgs.size()) + " generated images" +
+                    (!real.empty() ? "; below them " + std::to_string(real.size()) + " real images of the same modality and class"
+                     : real_note.empty() ? std::string() : "; " + real_note));
+    }
+
+  // Intensity / colour histograms (generated vs real, per channel).
+  for (const auto& mod : r.modalities)
+    for (const auto& model : r.models) {
+      auto a = r.intensity.find(model.name);
+      if (a == r.intensity.end()) continue;
+      auto e = a->second.find(mod.name);
+      if (e == a->second.end()) continue;
+      write_fig(draw_intensity_histograms(e->second, "Intensity: " + mod.label + " - " + model.label),
+                "intensity", "intensity_" + safe_name(mod.name) + "_" + safe_name(model.name) + ".png",
+                "Intensity histograms: " + mod.label + ", " + model.label,
+                "pixel-value histograms per channel, generated (line) vs real (grey); " + std::to_string(e->second.n_generated) +
+                    " generated and " + std::to_string(e->second.n_real) + " real images");
     }
 
   // Memorization figures (written by the memorization stage; copied byte for byte).

@@ -259,6 +259,46 @@ Section quality_section(const Results& r, const ReportResult& files, Document& d
   return s;
 }
 
+// Generated vs real intensity per channel (users see drift before they read an FID).
+Section intensity_section(const Results& r, const ReportResult& files) {
+  Section s{"intensity", "Intensity and colour: generated vs real", {}};
+  Table t;
+  t.id = "intensity";
+  t.group_header = "Modality";
+  t.header = {"Model", "Channel", "Mean (generated)", "Mean (real)", "Difference", "Std (generated)", "Std (real)", "Wasserstein-1"};
+  IntervalLevels levels;
+  for (const auto& mod : r.modalities) {
+    RowGroup g{mod.label, {}};
+    for (const auto& m : r.models) {
+      auto a = r.intensity.find(m.name);
+      if (a == r.intensity.end()) continue;
+      auto e = a->second.find(mod.name);
+      if (e == a->second.end()) continue;
+      for (const auto& row : e->second.rows) {
+        for (const Estimate* x : {&row.generated_mean, &row.real_mean, &row.mean_diff, &row.generated_std, &row.real_std}) levels.add(*x);
+        g.rows.push_back({Row::Style::normal, m.label, m.kind,
+                          {text_cell(row.channel), value_cell(&row.generated_mean, 3), value_cell(&row.real_mean, 3),
+                           value_cell(&row.mean_diff, 3), value_cell(&row.generated_std, 3), value_cell(&row.real_std, 3),
+                           text_cell(format_value(row.wasserstein, 3))}});
+      }
+      if (e->second.has_background)
+        g.rows.push_back({Row::Style::normal, m.label, m.kind,
+                          {text_cell("background (corners)"), value_cell(&e->second.generated_background, 3),
+                           value_cell(&e->second.real_background, 3), text_cell("-"), text_cell("-"), text_cell("-"), text_cell("-")}});
+    }
+    if (!g.rows.empty()) t.groups.push_back(std::move(g));
+  }
+  mark_levels(t);
+  const Text legend = estimates_phrase(levels) +
+                      "; pixel values in [0, 1]; difference = generated - real mean; Wasserstein-1 between the pixel-value "
+                      "distributions; background = mean of the four corner patches where the real images have a dark surround.";
+  s.blocks.push_back(Paragraph{legend});
+  t.caption = Text("Intensity and colour, generated vs real (suite ") + code(r.suite_name) + "). " + legend;
+  s.blocks.push_back(std::move(t));
+  add_figures(s, files, "intensity");
+  return s;
+}
+
 Section memorization_section(const Results& r, const ReportResult& files) {
   Section s{"memorization", "Memorization", {}};
   Table t;
@@ -456,6 +496,7 @@ Document build_document(const Results& r, const ReportResult& files) {
             {"Run", pv(r, "started") + " to " + pv(r, "finished")}};
   d.sections.push_back(models_section(r));
   if (auto q = quality_section(r, files, d); !q.blocks.empty()) d.sections.push_back(std::move(q));
+  if (!r.intensity.empty()) d.sections.push_back(intensity_section(r, files));
   if (!r.samples.empty()) {
     Section s{"samples", "Samples", {}};
     add_figures(s, files, "samples");

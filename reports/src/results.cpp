@@ -245,7 +245,7 @@ std::vector<SchemaError> validate_results(const ojson& j) {
           }
         }
 
-  for (const char* section : {"results", "samples", "memorization", "downstream"})
+  for (const char* section : {"results", "samples", "samples_real", "intensity", "memorization", "downstream"})
     check_model_modality_map(j, section, errs);
   if (auto c = j.find("compute"); c != j.end() && c->is_object() && c->contains("models") && (*c)["models"].is_object())
     for (auto m = (*c)["models"].begin(); m != (*c)["models"].end(); ++m)
@@ -336,6 +336,42 @@ Results results_from_json(const ojson& j, const std::string& name) {
     for (auto m = s->begin(); m != s->end(); ++m)
       for (auto mod = m->begin(); mod != m->end(); ++mod)
         r.samples[m.key()][mod.key()] = mod->get<std::vector<std::string>>();
+  if (auto s = j.find("samples_real"); s != j.end())
+    for (auto m = s->begin(); m != s->end(); ++m)
+      for (auto mod = m->begin(); mod != m->end(); ++mod)
+        r.samples_real[m.key()][mod.key()] = mod->get<std::vector<std::string>>();
+  if (auto s = j.find("intensity"); s != j.end())
+    for (auto m = s->begin(); m != s->end(); ++m)
+      for (auto mod = m->begin(); mod != m->end(); ++mod) {
+        const std::string base = json_path_key(json_path_key("$.intensity", m.key()), mod.key());
+        IntensityEntry e;
+        e.channels = (*mod)["channels"].get<int>();
+        e.n_real = (*mod)["n_real"].get<long long>();
+        e.n_generated = (*mod)["n_generated"].get<long long>();
+        e.bins = (*mod)["bins"].get<int>();
+        const auto& rows = (*mod)["rows"];
+        for (std::size_t i = 0; i < rows.size(); ++i) {
+          const auto& x = rows[i];
+          const std::string rp = name + ": " + json_path_index(json_path_key(base, "rows"), i);
+          IntensityRow row;
+          row.channel = x["channel"].get<std::string>();
+          row.real_mean = metric_from(x["real_mean"], rp + ".real_mean");
+          row.generated_mean = metric_from(x["generated_mean"], rp + ".generated_mean");
+          row.mean_diff = metric_from(x["mean_diff"], rp + ".mean_diff");
+          row.real_std = metric_from(x["real_std"], rp + ".real_std");
+          row.generated_std = metric_from(x["generated_std"], rp + ".generated_std");
+          row.wasserstein = num(x, "wasserstein");
+          row.real_hist = x["real_hist"].get<std::vector<double>>();
+          row.generated_hist = x["generated_hist"].get<std::vector<double>>();
+          e.rows.push_back(std::move(row));
+        }
+        const auto& b = (*mod)["background"];
+        e.corner = b["corner"].get<int>();
+        e.has_background = b["has_background"].get<bool>();
+        e.real_background = metric_from(b["real"], name + ": " + base + ".background.real");
+        e.generated_background = metric_from(b["generated"], name + ": " + base + ".background.generated");
+        r.intensity[m.key()][mod.key()] = std::move(e);
+      }
   if (auto s = j.find("memorization"); s != j.end())
     for (auto m = s->begin(); m != s->end(); ++m)
       for (auto mod = m->begin(); mod != m->end(); ++mod) {

@@ -81,7 +81,11 @@ ojson models_json(const RunContext& c) {
 // results (per model and modality), reference (real floors) and samples.
 void add_metrics(RunContext& c, ojson& r) {
   ojson results = ojson::object(), reference = ojson::object(), samples = ojson::object();
+  ojson intensity = ojson::object(), samples_real = ojson::object();
   const int per_grid = c.suite.report.value("samples_per_grid", 16);
+  // A suite that redacts real images (memorization.redact_real) gets no real sample rows either.
+  const bool redact = c.suite.evaluations.memorization && c.suite.evaluations.memorization->redact_real;
+  if (redact) c.notes.push_back("samples: no real images next to the generated ones (memorization.redact_real)");
   auto ref = [&](const std::string& mod) -> ojson& {
     if (!reference.contains(mod)) reference[mod] = ojson::object();
     return reference[mod];
@@ -139,13 +143,45 @@ void add_metrics(RunContext& c, ojson& r) {
         }
       }
       results[m.name][mod] = mets;
+      if (c.fidelity.count(k) && c.fidelity.at(k).meta.value("intensity", false)) {
+        if (!intensity.contains(m.name)) intensity[m.name] = ojson::object();
+        intensity[m.name][mod] = reports::read_ordered_json_file(c.fidelity.at(k).dir / "intensity.json");
+      } else if (c.fidelity.count(k) && c.fidelity.at(k).meta.contains("intensity_reason")) {
+        c.notes.push_back("intensity of " + m.name + " on " + mod + " not computed: " +
+                          c.fidelity.at(k).meta.value("intensity_reason", ""));
+      }
       if (c.generated.count(k)) {
         const Dataset ds = load_dataset(c.generated.at(k).unit.dir);
-        ojson list = ojson::array();
-        for (std::size_t i = 0; i < ds.records.size() && static_cast<int>(i) < per_grid; ++i)
+        ojson list = ojson::array(), real_list = ojson::array();
+        std::vector<const Record*> shown;
+        for (std::size_t i = 0; i < ds.records.size() && static_cast<int>(i) < per_grid; ++i) {
           list.push_back(rel(c, ds.image_path(ds.records[i])));
+          shown.push_back(&ds.records[i]);
+        }
         if (!samples.contains(m.name)) samples[m.name] = ojson::object();
         samples[m.name][mod] = list;
+        // Real images of the same modality and class, one per shown sample (the report draws them
+        // as a row under the generated ones): the next unused real train image with the sample's
+        // label, any of the modality when the sample or the data has none.
+        if (!redact && c.real.count(mod)) {
+          const Dataset rd = load_dataset(c.real.at(mod).real_dir);
+          const auto pool = rd.select(mod, "train");
+          std::vector<bool> used(pool.size(), false);
+          for (const Record* g : shown) {
+            std::size_t pick = pool.size();
+            for (std::size_t j = 0; j < pool.size() && pick == pool.size(); ++j)
+              if (!used[j] && g->label && pool[j].label == g->label) pick = j;
+            for (std::size_t j = 0; j < pool.size() && pick == pool.size(); ++j)
+              if (!used[j]) pick = j;
+            if (pick == pool.size()) break;
+            used[pick] = true;
+            real_list.push_back(rel(c, rd.image_path(pool[pick])));
+          }
+          if (!real_list.empty()) {
+            if (!samples_real.contains(m.name)) samples_real[m.name] = ojson::object();
+            samples_real[m.name][mod] = real_list;
+          }
+        }
       }
     }
   }
@@ -160,6 +196,8 @@ void add_metrics(RunContext& c, ojson& r) {
   r["results"] = results;
   if (!reference.empty()) r["reference"] = reference;
   if (!samples.empty()) r["samples"] = samples;
+  if (!samples_real.empty()) r["samples_real"] = samples_real;
+  if (!intensity.empty()) r["intensity"] = intensity;
 }
 
 ojson memorization_json(RunContext& c) {

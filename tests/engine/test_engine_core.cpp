@@ -41,6 +41,10 @@ TEST_CASE("engine config: defaults validate, round-trip, errors name the field",
   CHECK_THAT(err(R"({"diffusion": {"schedule": "sigmoid"}})"), Catch::Contains("'sigmoid' is not one of"));
   CHECK_THAT(err(R"({"unet": {"self_attention_resolutions": [5]}})"), Catch::Contains("resolution 5 is not one of"));
   CHECK_THAT(err(R"({"train": {"steps": "many"}})"), Catch::Contains("field 'train.steps': expected an integer"));
+  CHECK_THAT(err(R"({"diffusion": {"prediction": "eps", "zero_terminal_snr": true}})"),
+             Catch::Contains("field 'diffusion.zero_terminal_snr': needs prediction \"v\""));
+  CHECK_THAT(err(R"({"sample": {"guidance_rescale": 1.5}})"), Catch::Contains("sample.guidance_rescale"));
+  CHECK_THAT(err(R"({"sample": {"dynamic_threshold": -0.1}})"), Catch::Contains("sample.dynamic_threshold"));
 }
 
 TEST_CASE("schedules match their closed forms", "[engine][schedule]") {

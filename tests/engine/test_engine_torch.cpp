@@ -262,3 +262,80 @@ TEST_CASE("MEDSYN_THREADS sets the torch threads and a bad value is an error nam
   if (saved) ::setenv("MEDSYN_THREADS", restore.c_str(), 1); else ::unsetenv("MEDSYN_THREADS");
   init_torch_runtime(0);
 }
+
+TEST_CASE("sample-fidelity options match PyTorch (diffusers) references", "[engine][sampler][fidelity]") {
+  // References: scripts/fixtures/engine_fixtures.py (float64 PyTorch); tolerance 1e-9 relative for
+  // the schedule (float64 both sides), 1e-5 absolute for the float32 tensors here.
+  const json ref = read_json_file(test::fixtures_dir() / "engine" / "fidelity_reference.json");
+  auto tensor = [](const json& values, const json& shape) {
+    std::vector<float> v;
+    for (const auto& x : values) v.push_back(x.get<float>());
+    std::vector<std::int64_t> s = shape.get<std::vector<std::int64_t>>();
+    return torch::tensor(v).view(s);
+  };
+  SECTION("zero terminal SNR: rescaled cosine alpha_bar, alpha_bar[T-1] = 0, last beta 1") {
+    DiffusionConfig dc;
+    dc.schedule = "cosine";
+    dc.prediction = "v";
+    dc.zero_terminal_snr = true;
+    const auto s = make_schedule(dc);
+    const auto& z = ref["zero_terminal_snr"];
+    for (std::size_t i = 0; i < z["timesteps"].size(); ++i) {
+      const int t = z["timesteps"][i];
+      INFO("t = " << t);
+      CHECK(s.alphas_bar[t] == Approx(z["alphas_bar"][i].get<double>()).epsilon(1e-9).margin(1e-15));
+    }
+    CHECK(s.alphas_bar.back() == 0.0);
+    CHECK(s.betas.back() == Approx(z["last_beta"].get<double>()));
+    double prod = 1;
+    for (int t = 0; t < 999; ++t) prod *= 1 - s.betas[t];
+    CHECK(prod == Approx(s.alphas_bar[998]).epsilon(1e-9));
+    // The unrescaled cosine ends at alpha_bar ~ 2.4e-9 (beta clipped at 0.999): near, not exactly, zero.
+    dc.zero_terminal_snr = false;
+    CHECK(make_schedule(dc).alphas_bar.back() > 0.0);
+    CHECK(make_schedule(dc).alphas_bar.back() < 1e-8);
+  }
+  SECTION("guidance rescale = diffusers rescale_noise_cfg; phi 0 = plain CFG") {
+    const auto& g = ref["guidance_rescale"];
+    auto c = tensor(g["cond"], g["shape"]), u = tensor(g["uncond"], g["shape"]);
+    auto out = guide(c, u, g["w"].get<double>(), g["phi"].get<double>());
+    CHECK((out - tensor(g["out"], g["shape"])).abs().max().item<double>() < 1e-5);
+    CHECK(torch::allclose(guide(c, u, 5.0, 0.0), u + 5.0 * (c - u)));
+  }
+  SECTION("dynamic thresholding = diffusers _threshold_sample; eps re-derived from the thresholded x0") {
+    const auto& d = ref["dynamic_threshold"];
+    auto x0 = tensor(d["x0"], d["shape"]);
+    // With prediction v at alpha_bar = 0.5, x0 = a x - s v: choose v so the model's x0 is exactly x0.
+    const double a = std::sqrt(0.5);
+    auto x = torch::randn(x0.sizes());
+    auto v = (a * x - x0) / a;
+    auto [t0, eps] = to_x0_eps(x, v, 0.5, "v", true, d["p"].get<double>());
+    CHECK((t0 - tensor(d["out"], d["shape"])).abs().max().item<double>() < 1e-5);
+    CHECK(torch::allclose(eps, (x - a * t0) / a, 1e-5, 1e-6));
+  }
+}
+
+TEST_CASE("v prediction on a zero-terminal-SNR schedule: samplers recover a one-point distribution", "[engine][sampler][fidelity]") {
+  DiffusionConfig dc;
+  dc.prediction = "v";
+  dc.zero_terminal_snr = true;
+  for (const std::string sched : {"linear", "cosine", "scaled_linear"}) {
+    dc.schedule = sched;
+    const auto s = make_schedule(dc);
+    auto target = torch::linspace(-0.9, 0.9, 16).view({1, 1, 4, 4}).repeat({2, 1, 1, 1});
+    ModelFn oracle = [&](const torch::Tensor& x, int t) {
+      const double ab = s.alphas_bar[t];
+      auto eps = (x - std::sqrt(ab) * target) / std::sqrt(1 - ab);
+      return std::sqrt(ab) * eps - std::sqrt(1 - ab) * target;
+    };
+    for (const std::string sampler : {"ddim", "ddpm", "dpmpp2m"}) {
+      SamplerSpec spec{sampler, 12, sampler == "ddim" ? 0.5 : 0.0, "v", true};
+      std::vector<torch::Generator> gens{cpu_generator(1), cpu_generator(2)};
+      auto x = torch::randn({2, 1, 4, 4}, gens[0], torch::kFloat32);
+      auto out = run_sampler(spec, s, oracle, x, gens);
+      INFO(sched << " " << sampler);
+      CHECK(torch::isfinite(out).all().item<bool>());
+      CHECK((out - target).abs().max().item<double>() < 1e-3);
+    }
+  }
+}

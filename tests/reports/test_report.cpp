@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "medsyn/core/image_io.h"
+#include "medsyn/reports/figures.h"
 #include "medsyn/reports/report.h"
 #include "reports_test_util.h"
 #include "test_support.h"
@@ -192,4 +193,47 @@ TEST_CASE("a results file with only quality metrics still reports", "[reports][r
   CHECK(md.find("## Compute") == std::string::npos);
   CHECK(md.find("### chest_xray") == std::string::npos);  // escaped label
   CHECK(md.find("### chest\\_xray") != std::string::npos);
+}
+
+TEST_CASE("sample grids show real images of the same modality and class; intensity table and histograms (issue 19)",
+          "[reports][report][intensity]") {
+  test::TempDir tmp;
+  auto metric = [](double v) { return nlohmann::ordered_json{{"value", v}, {"ci_low", v - 0.01}, {"ci_high", v + 0.01}, {"n", 12},
+                                                             {"ci_level", 0.95}, {"ci_method", "percentile bootstrap over images"}}; };
+  const auto results = test::make_run_dir(tmp / "run", [&](nlohmann::ordered_json& j) {
+    j["samples_real"] = j["samples"];  // the same files stand in for real images (they exist)
+    nlohmann::ordered_json row = {{"channel", "all"}, {"real_mean", metric(0.57)}, {"generated_mean", metric(0.62)},
+                                  {"mean_diff", metric(0.05)}, {"real_std", metric(0.17)}, {"generated_std", metric(0.2)},
+                                  {"wasserstein", 0.061}, {"real_hist", {0.25, 0.25, 0.5, 0.0}}, {"generated_hist", {0.0, 0.5, 0.25, 0.25}}};
+    j["intensity"]["generalist"]["chest_xray"] = {
+        {"modality", "chest_xray"}, {"channels", 1}, {"n_real", 40}, {"n_generated", 12}, {"bins", 4}, {"rows", {row}},
+        {"background", {{"corner", 3}, {"has_background", true}, {"real", metric(0.03)}, {"generated", metric(0.2)}}}};
+  });
+  const auto r = load_results(results);
+  REQUIRE(r.intensity.at("generalist").at("chest_xray").rows.size() == 1);
+  CHECK(r.intensity.at("generalist").at("chest_xray").rows[0].wasserstein == Approx(0.061));
+  ReportOptions o;
+  o.out_dir = tmp / "out";
+  write_report(r, o);
+  const Image grid = read_image(tmp / "out" / "figures/samples_chest_xray_generalist.png");
+  const Image plain = draw_sample_grid(std::vector<Image>(r.samples.at("generalist").at("chest_xray").size(), Image(1, 28, 28, 0.5f)),
+                                       "x", o.grid_columns, o.panel);
+  CHECK(grid.height == 2 * plain.height + 6);  // generated block, separator, real block of the same size
+  CHECK(fs::exists(tmp / "out" / "figures/intensity_chest_xray_generalist.png"));
+  const std::string md = test::slurp(tmp / "out" / "report.md");
+  CHECK(md.find("Intensity and colour") != std::string::npos);
+  CHECK(md.find("0.061") != std::string::npos);
+  CHECK(md.find("background (corners)") != std::string::npos);
+  CHECK(md.find("real images of the same modality and class") != std::string::npos);
+
+  o.out_dir = tmp / "redacted";
+  o.redact_real = true;
+  write_report(r, o);
+  const Image red = read_image(tmp / "redacted" / "figures/samples_chest_xray_generalist.png");
+  CHECK(red.height == plain.height + 6 + 36);  // a note line instead of the real block
+  CHECK(test::slurp(tmp / "redacted" / "report.md").find("Real images omitted (--redact-real)") != std::string::npos);
+  // the CLI flag
+  const auto cli = test::run_cli("report " + test::shell_quote(results.string()) + " --out " +
+                                 test::shell_quote((tmp / "cli").string()) + " --redact-real");
+  CHECK(cli.exit_code == 0);
 }

@@ -1,6 +1,7 @@
 // The suite runner: planning and caching (a rerun computes nothing, one changed option reruns only
 // the units it feeds), resume after a kill -9 inside a stage (same results.json except timestamps
 // and timings), --only, and a tiny end-to-end run with a trained engine on BreastMNIST.
+#include <cmath>
 #include <catch2/catch.hpp>
 
 #include <cstdlib>
@@ -129,6 +130,17 @@ TEST_CASE("run: a rerun computes nothing and one changed option reruns only its 
   REQUIRE(r.find("gen", "breast_ultrasound", "cmmd"));
   CHECK(r.find("gen", "breast_ultrasound", "cmmd")->has_value());
   CHECK(r.downstream.at("spec").count("breast_ultrasound") == 1);
+  {  // intensity comparison (issue 19): the "gen" folder holds real test images, so its drift is small
+    const auto& ie = r.intensity.at("gen").at("breast_ultrasound");
+    CHECK(ie.n_generated == 12);
+    REQUIRE(ie.rows.size() == 1);  // gray: one row, "all"
+    CHECK(ie.rows[0].channel == "all");
+    CHECK(ie.rows[0].mean_diff.has_ci());
+    CHECK(std::abs(ie.rows[0].mean_diff.value) < 0.1);
+    CHECK(ie.rows[0].wasserstein < 0.1);
+    // a real image of the same modality and class for every sample shown
+    CHECK(r.samples_real.at("gen").at("breast_ultrasound").size() == r.samples.at("gen").at("breast_ultrasound").size());
+  }
   CHECK(!r.compute.at("gen").params);  // a folder has no training cost: null, never a made-up number
   const json j1 = read_json_file(tmp / "run" / "results.json");
   CHECK(j1["provenance"]["suite_hash"] == j1["suite"]["hash"]);

@@ -60,6 +60,9 @@ struct DiffusionConfig {
   double cosine_s = 0.008;
   std::string prediction = "eps";   // eps | v
   bool clip_sample = true;          // clamp predicted x0 to [-1,1] when sampling (pixel space only)
+  // Rescale the schedule so alpha_bar[T-1] = 0 exactly (Lin et al. 2024, Algorithm 1); needs
+  // prediction "v" (eps cannot give x0 at zero signal). See docs/engine.md "Sample fidelity".
+  bool zero_terminal_snr = false;
 };
 
 struct TrainConfig {
@@ -86,6 +89,12 @@ struct SampleConfig {
   double eta = 0.0;              // DDIM
   bool use_ema = true;
   int batch = 64;
+  // Guidance rescale phi (Lin et al. 2024, eq. 15-16): the guided output's per-image std is pulled
+  // back to the conditional output's, blended by phi in [0, 1]; 0 = plain classifier-free guidance.
+  double guidance_rescale = 0.0;
+  // Dynamic thresholding (Saharia et al. 2022): per image, s = max(1, quantile p of |x0|), x0 is
+  // clamped to [-s, s] and divided by s; 0 = off (then clip_sample applies). Pixel space only.
+  double dynamic_threshold = 0.0;
 };
 
 struct EngineConfig {

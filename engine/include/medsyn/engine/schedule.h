@@ -5,6 +5,8 @@
 //   cosine:        alpha_bar(t) = f(t)/f(0), f(t) = cos^2(((t/T) + s)/(1 + s) * pi/2)  (Nichol & Dhariwal);
 //                  beta_t = min(1 - f(t+1)/f(t), 0.999), so alpha_bar[t] = prod_{s<=t}(1-beta_s)
 //                  equals f(t+1)/f(0) wherever the clip is inactive.
+//   zero_terminal_snr (any schedule): sqrt(alpha_bar) shifted and scaled to end at exactly 0 with
+//                  alpha_bar[0] unchanged (Lin et al. 2024); the last beta is then 1.
 #include <string>
 #include <vector>
 

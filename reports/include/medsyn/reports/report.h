@@ -46,10 +46,11 @@ struct ReportOptions {
   // A reader study's reader_study.json (reader-study analyze) for the "Reader study" section;
   // "" = RUN_DIR/reader-study/reader_study.json when that exists (reader_study.h).
   std::filesystem::path reader_study;
+  bool redact_real = false;   // no real pixels: sample grids omit their real row (with a note)
 };
 
 struct FigureFile {
-  std::string section;   // "quality", "samples", "memorization", "downstream", "compute"
+  std::string section;   // "quality", "intensity", "samples", "memorization", "downstream", "compute"
   std::string file;      // relative to the output folder, e.g. "figures/fid.png"
   std::string title;
   std::string caption;

@@ -90,6 +90,21 @@ struct DownstreamEntry {
   std::vector<DownstreamComparison> comparisons;
 };
 
+// Intensity/colour comparison of a generated set with the real set (metrics/intensity.h).
+struct IntensityRow {
+  std::string channel;  // "all", "gray", "red", "green", "blue", ...
+  Estimate real_mean, generated_mean, mean_diff, real_std, generated_std;
+  double wasserstein = kNaN;
+  std::vector<double> real_hist, generated_hist;  // fractions per bin over [0, 1]
+};
+struct IntensityEntry {
+  int channels = 0, bins = 0, corner = 0;
+  long long n_real = 0, n_generated = 0;
+  std::vector<IntensityRow> rows;
+  bool has_background = false;
+  Estimate real_background, generated_background;
+};
+
 struct ComputeEntry {
   std::optional<double> params, training_flops, wall_time_s, steps, images_per_s;
   std::string device;
@@ -118,6 +133,9 @@ struct Results {
   MetricTable results;
   std::map<std::string, std::map<std::string, Estimate>> reference;  // modality -> metric
   std::map<std::string, std::map<std::string, std::vector<std::string>>> samples;  // model -> modality
+  // Real images of the same modality and class as samples[model][modality], one per sample.
+  std::map<std::string, std::map<std::string, std::vector<std::string>>> samples_real;
+  std::map<std::string, std::map<std::string, IntensityEntry>> intensity;          // model -> modality
   std::map<std::string, std::map<std::string, MemorizationEntry>> memorization;    // model -> modality
   std::map<std::string, std::map<std::string, DownstreamEntry>> downstream;        // model -> modality
   std::map<std::string, ComputeEntry> compute;  // model -> cost
