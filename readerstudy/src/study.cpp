@@ -1,5 +1,6 @@
 // Study design: candidates from a run or dataset folders, seeded sampling, opaque ids, re-encoded
 // images, the page, key.json and study.json (study.h); loading and verifying a study.
+#include "medsyn/core/text_encoding.h"
 #include "medsyn/readerstudy/study.h"
 
 #include <algorithm>
@@ -24,21 +25,6 @@ namespace fs = std::filesystem;
 using ojson = nlohmann::ordered_json;
 
 namespace {
-
-std::string base64(const std::vector<std::uint8_t>& b) {
-  static const char* t = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  out.reserve((b.size() + 2) / 3 * 4);
-  for (std::size_t i = 0; i < b.size(); i += 3) {
-    const std::uint32_t v = (std::uint32_t(b[i]) << 16) | (i + 1 < b.size() ? std::uint32_t(b[i + 1]) << 8 : 0) |
-                            (i + 2 < b.size() ? std::uint32_t(b[i + 2]) : 0);
-    out += t[(v >> 18) & 63];
-    out += t[(v >> 12) & 63];
-    out += i + 1 < b.size() ? t[(v >> 6) & 63] : '=';
-    out += i + 2 < b.size() ? t[v & 63] : '=';
-  }
-  return out;
-}
 
 Candidate from_record(const Dataset& ds, const Record& r, const std::string& source, const std::string& model) {
   Candidate c;
@@ -145,20 +131,6 @@ std::string json_for_script(const nlohmann::ordered_json& j) {
     out += s[i];
   }
   return out;
-}
-
-std::string html_escape(const std::string& s) {
-  std::string o;
-  for (char c : s) {
-    switch (c) {
-      case '&': o += "&amp;"; break;
-      case '<': o += "&lt;"; break;
-      case '>': o += "&gt;"; break;
-      case '"': o += "&quot;"; break;
-      default: o += c;
-    }
-  }
-  return o;
 }
 
 // Replaces every occurrence (at least one) of `what`.

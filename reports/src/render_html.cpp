@@ -2,27 +2,13 @@
 // data:image/png;base64 URI, no scripts, no external resources).
 #include <sstream>
 
+#include "medsyn/core/text_encoding.h"
 #include "medsyn/core/fs.h"
 #include "medsyn/reports/report_model.h"
 
 namespace medsyn::reports {
 
 namespace {
-
-std::string html_escape(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
 
 std::string html(const Text& t) {
   std::string out;
@@ -41,25 +27,6 @@ std::string html(const Text& t) {
         }
         break;
     }
-  }
-  return out;
-}
-
-std::string base64(const std::vector<std::uint8_t>& b) {
-  static const char* t = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  out.reserve((b.size() + 2) / 3 * 4);
-  std::size_t i = 0;
-  for (; i + 2 < b.size(); i += 3) {
-    const unsigned v = (b[i] << 16) | (b[i + 1] << 8) | b[i + 2];
-    out += t[(v >> 18) & 63], out += t[(v >> 12) & 63], out += t[(v >> 6) & 63], out += t[v & 63];
-  }
-  if (i + 1 == b.size()) {
-    const unsigned v = b[i] << 16;
-    out += t[(v >> 18) & 63], out += t[(v >> 12) & 63], out += "==";
-  } else if (i + 2 == b.size()) {
-    const unsigned v = (b[i] << 16) | (b[i + 1] << 8);
-    out += t[(v >> 18) & 63], out += t[(v >> 12) & 63], out += t[(v >> 6) & 63], out += '=';
   }
   return out;
 }

@@ -1,10 +1,10 @@
-// Drives the reader study page (study.html) in a real headless Chromium like a reader would:
+// Drives the reader study page (study.html) in a real headless Chromium (or Firefox) like a reader would:
 // pick a reader, go through the calibration examples, answer images by keyboard and by mouse,
 // zoom, reload the page (answers must survive through localStorage), export the ratings (the
 // download is captured) and fail on any console error or page error.
 //
 //   node reader_study_page.mjs --chromium /usr/bin/chromium --study STUDY_DIR --reader alice \
-//        --downloads DIR [--screenshots DIR]
+//        --downloads DIR [--screenshots DIR] [--firefox /usr/bin/firefox-esr]
 // Prints one JSON line with what it saw; exit 0 when every check passed, 1 otherwise.
 // Used by tests/readerstudy/test_reader_page_chromium.cpp (ctest) and, with --screenshots, to
 // refresh the screenshots in docs/images/.
@@ -18,6 +18,9 @@ function arg(name, fallback) {
   return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1] : fallback;
 }
 const chromium = arg("chromium", "/usr/bin/chromium");
+// --firefox PATH drives Firefox instead (WebDriver BiDi; downloads go to --downloads by profile
+// preferences, as the DevTools download call below is Chromium's).
+const firefox = arg("firefox", "");
 const studyDir = path.resolve(arg("study"));
 const reader = arg("reader", "alice");
 const downloads = path.resolve(arg("downloads"));
@@ -29,15 +32,31 @@ function check(cond, what) {
 }
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-const profile = fs.mkdtempSync(path.join(os.tmpdir(), "medsyn-reader-profile-"));
-const browser = await puppeteer.launch({
-  executablePath: chromium,
-  headless: true,
-  userDataDir: profile,
-  args: ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--disable-extensions"],
-});
 const seen = {};
+const profile = fs.mkdtempSync(path.join(os.tmpdir(), "medsyn-reader-profile-"));
+const browser = firefox
+  ? await puppeteer.launch({
+      browser: "firefox",
+      executablePath: firefox,
+      headless: true,
+      userDataDir: profile,
+      extraPrefsFirefox: {
+        "browser.download.dir": downloads,
+        "browser.download.folderList": 2,
+        "browser.download.useDownloadDir": true,
+        "browser.download.always_ask_before_handling_new_types": false,
+        "browser.helperApps.neverAsk.saveToDisk": "application/json",
+        "browser.download.alwaysOpenPanel": false,
+      },
+    })
+  : await puppeteer.launch({
+      executablePath: chromium,
+      headless: true,
+      userDataDir: profile,
+      args: ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+             "--disable-component-update", "--disable-sync", "--disable-extensions"],
+    });
+seen.browser = await browser.version();
 try {
   const page = await browser.newPage();
   await page.setViewport({ width: 1366, height: 768 });
@@ -50,8 +69,10 @@ try {
     const u = r.url();
     if (!u.startsWith("data:") && !u.startsWith("file:") && !u.startsWith("blob:")) consoleErrors.push("network request: " + u);
   });
-  const cdp = await page.createCDPSession();
-  await cdp.send("Browser.setDownloadBehavior", { behavior: "allow", downloadPath: downloads, eventsEnabled: true });
+  if (!firefox) {
+    const cdp = await page.createCDPSession();
+    await cdp.send("Browser.setDownloadBehavior", { behavior: "allow", downloadPath: downloads, eventsEnabled: true });
+  }
 
   const url = "file://" + path.join(studyDir, "study.html");
   await page.goto(url, { waitUntil: "load" });

@@ -1,8 +1,8 @@
-// study.html in a real headless browser: Debian's Chromium driven by puppeteer-core
+// study.html in real headless browsers: Debian's Chromium and Firefox ESR driven by puppeteer-core
 // (tests/browser/reader_study_page.mjs) answers images by keyboard and mouse, reloads (answers
 // kept through localStorage), exports ratings-<reader>.json (the download is captured) with no
 // console errors; the exported file then goes through `reader-study analyze`.
-// Skipped (ctest: Skipped; CI=true: failed) without chromium, node or puppeteer-core; `npm ci`
+// Skipped (ctest: Skipped; CI=true: failed) without the browser, node or puppeteer-core; `npm ci`
 // in tests/browser installs puppeteer-core from package-lock.json when it is missing.
 #include <catch2/catch.hpp>
 
@@ -35,11 +35,9 @@ int run(const std::string& cmd, std::string& out, const fs::path& log) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
 }
 
-}  // namespace
-
-TEST_CASE("study.html in headless Chromium: keyboard, mouse, reload, export, analyze", "[readerstudy][browser][chromium]") {
-  const std::string chromium = find_program({"/usr/bin/chromium", "/usr/bin/chromium-browser"});
-  if (chromium.empty()) test::skip_test("chromium is not installed (apt-get install chromium); the reader study page was not tested");
+// Makes a small study, drives the page in the browser given by `browser_flag` (the script's
+// --chromium PATH or --firefox PATH), and feeds the exported ratings to `analyze`.
+void drive_page(const std::string& browser_flag) {
   const std::string node = find_program({"/usr/bin/node", "/usr/local/bin/node"});
   if (node.empty()) test::skip_test("node is not installed (apt-get install nodejs npm); the reader study page was not tested");
   const fs::path browser_dir = fs::path(MEDSYN_SOURCE_DIR) / "tests" / "browser";
@@ -62,7 +60,7 @@ TEST_CASE("study.html in headless Chromium: keyboard, mouse, reload, export, ana
   const auto downloads = tmp / "downloads";
   ensure_dir(downloads);
   const int rc = run("cd " + shell_quote(browser_dir.string()) + " && timeout 300 " + shell_quote(node) +
-                         " reader_study_page.mjs --chromium " + shell_quote(chromium) + " --study " + shell_quote(study.string()) +
+                         " reader_study_page.mjs " + browser_flag + " --study " + shell_quote(study.string()) +
                          " --reader alice --downloads " + shell_quote(downloads.string()),
                      out, tmp / "node.log");
   INFO("reader_study_page.mjs:\n" << out);
@@ -86,4 +84,18 @@ TEST_CASE("study.html in headless Chromium: keyboard, mouse, reload, export, ana
   CHECK(a["readers"][0]["partial"] == true);
   CHECK(a["overall"]["real_or_synthetic"]["n_answers"] == 2);
   CHECK(a["overall"]["realism"]["n_real"].get<int>() + a["overall"]["realism"]["n_synthetic"].get<int>() == 3);
+}
+
+}  // namespace
+
+TEST_CASE("study.html in headless Chromium: keyboard, mouse, reload, export, analyze", "[readerstudy][browser][chromium]") {
+  const std::string chromium = find_program({"/usr/bin/chromium", "/usr/bin/chromium-browser"});
+  if (chromium.empty()) test::skip_test("chromium is not installed (apt-get install chromium); the reader study page was not tested");
+  drive_page("--chromium " + shell_quote(chromium));
+}
+
+TEST_CASE("study.html in headless Firefox: keyboard, mouse, reload, export, analyze", "[readerstudy][browser][firefox]") {
+  const std::string firefox = find_program({"/usr/bin/firefox-esr", "/usr/bin/firefox"});
+  if (firefox.empty()) test::skip_test("firefox is not installed (apt-get install firefox-esr); the reader study page was not tested in Firefox");
+  drive_page("--firefox " + shell_quote(firefox));
 }

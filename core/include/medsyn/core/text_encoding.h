@@ -1,0 +1,15 @@
+#pragma once
+// Text encodings shared by the HTML writers (the report's index.html, the reader study page).
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace medsyn {
+
+// &, <, >, " and ' as HTML character references: safe in element text and quoted attributes.
+std::string html_escape(const std::string& s);
+
+// RFC 4648 base64 with padding (data: URIs).
+std::string base64(const std::vector<std::uint8_t>& bytes);
+
+}  // namespace medsyn
