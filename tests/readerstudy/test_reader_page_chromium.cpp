@@ -44,7 +44,12 @@ void drive_page(const std::string& browser_flag) {
   test::TempDir tmp("medsyn-rs-browser");
   std::string out;
   if (!fs::exists(browser_dir / "node_modules" / "puppeteer-core" / "package.json")) {
-    const int rc = run("cd " + shell_quote(browser_dir.string()) + " && timeout 600 npm ci --no-audit --no-fund", out, tmp / "npm.log");
+    // The Chromium and Firefox cases may start together (ctest -j): one `npm ci` at a time, and
+    // none once the other has installed it.
+    const int rc = run("cd " + shell_quote(browser_dir.string()) +
+                           " && flock .npm-ci.lock sh -c 'test -f node_modules/puppeteer-core/package.json || "
+                           "timeout 600 npm ci --no-audit --no-fund'",
+                       out, tmp / "npm.log");
     if (rc != 0 || !fs::exists(browser_dir / "node_modules" / "puppeteer-core" / "package.json"))
       test::skip_test("puppeteer-core could not be installed (npm ci in tests/browser failed):\n" + out);
   }
