@@ -124,6 +124,25 @@ CtResult c_t_from_cells(FeatureView test, const std::vector<int>& test_cells, Fe
 
 namespace {
 
+// The nearest of the k centres (row-major k x d) for every row of x, the lowest index on ties;
+// `inertia` (when given) receives the sum of the squared distances to them.
+std::vector<int> assign(const RowMat& x, const double* centres, int k, double* inertia = nullptr) {
+  std::vector<int> out(static_cast<std::size_t>(x.rows()));
+  double sum = 0;
+  for (Eigen::Index i = 0; i < x.rows(); ++i) {
+    int arg = 0;
+    double bd = std::numeric_limits<double>::infinity();
+    for (int j = 0; j < k; ++j) {
+      const double v = sq_dist(x.row(i).data(), centres + static_cast<std::size_t>(j) * x.cols(), x.cols());
+      if (v < bd) bd = v, arg = j;
+    }
+    sum += bd;
+    out[static_cast<std::size_t>(i)] = arg;
+  }
+  if (inertia) *inertia = sum;
+  return out;
+}
+
 KMeansResult kmeans_f64(const RowMat& x, int k, int n_init, std::uint64_t seed) {
   const Eigen::Index n = x.rows(), d = x.cols();
   KMeansResult best;
@@ -143,7 +162,7 @@ KMeansResult kmeans_f64(const RowMat& x, int k, int n_init, std::uint64_t seed) 
       double total = 0;
       for (double v : d2) total += v;
       Eigen::Index pick = n - 1;
-      std::vector<double> pick_d2 = d2;
+      std::vector<double> pick_d2;  // the chosen candidate's distances (the first trial always sets it)
       double pick_pot = std::numeric_limits<double>::infinity();
       for (int t = 0; t < trials; ++t) {
         Eigen::Index cand = n - 1;
@@ -175,19 +194,9 @@ KMeansResult kmeans_f64(const RowMat& x, int k, int n_init, std::uint64_t seed) 
     std::vector<int> labels(static_cast<std::size_t>(n), -1);
     double inertia = 0;
     for (int iter = 0; iter < 300; ++iter) {
-      bool changed = false;
-      inertia = 0;
-      for (Eigen::Index i = 0; i < n; ++i) {
-        int arg = 0;
-        double bd = std::numeric_limits<double>::infinity();
-        for (int j = 0; j < k; ++j) {
-          const double v = sq_dist(x.row(i).data(), c.row(j).data(), d);
-          if (v < bd) bd = v, arg = j;
-        }
-        inertia += bd;
-        if (labels[i] != arg) labels[i] = arg, changed = true;
-      }
-      if (!changed) break;
+      std::vector<int> next = assign(x, c.data(), k, &inertia);
+      if (next == labels) break;
+      labels = std::move(next);
       RowMat sum = RowMat::Zero(k, d);
       std::vector<std::int64_t> count(static_cast<std::size_t>(k), 0);
       for (Eigen::Index i = 0; i < n; ++i) {
@@ -215,20 +224,6 @@ KMeansResult kmeans_f64(const RowMat& x, int k, int n_init, std::uint64_t seed) 
     }
   }
   return best;
-}
-
-std::vector<int> assign(const RowMat& x, const std::vector<double>& centres, int k) {
-  std::vector<int> out(static_cast<std::size_t>(x.rows()));
-  for (Eigen::Index i = 0; i < x.rows(); ++i) {
-    int arg = 0;
-    double bd = std::numeric_limits<double>::infinity();
-    for (int j = 0; j < k; ++j) {
-      const double v = sq_dist(x.row(i).data(), centres.data() + static_cast<std::size_t>(j) * x.cols(), x.cols());
-      if (v < bd) bd = v, arg = j;
-    }
-    out[static_cast<std::size_t>(i)] = arg;
-  }
-  return out;
 }
 
 }  // namespace
@@ -260,7 +255,7 @@ CtResult c_t_score(FeatureView train, FeatureView test, FeatureView generated, c
     q = (q.rowwise() - mean) * v;
   }
   const KMeansResult km = kmeans_f64(t, opt.cells, opt.n_init, opt.seed);
-  CtResult r = c_t_impl(p, assign(p, km.centres, opt.cells), q, assign(q, km.centres, opt.cells), t, km.labels,
+  CtResult r = c_t_impl(p, assign(p, km.centres.data(), opt.cells), q, assign(q, km.centres.data(), opt.cells), t, km.labels,
                         20.0 / static_cast<double>(q.rows()));
   r.pca_components = comps;
   r.dim = static_cast<int>(train.cols);
