@@ -115,20 +115,34 @@ void register_run_commands(CLI::App& root) {
     }
   });
 
-  // `run-unit RUN_DIR UNIT_ID`: plumbing for cluster executors (one Slurm task per call).
+  // `run-unit RUN_DIR UNIT_ID...`: plumbing for cluster executors (what one Slurm task runs).
   struct UnitArgs {
-    std::string dir, unit;
+    std::string dir;
+    std::vector<std::string> units;
     bool resume = false;
   };
   auto u = std::make_shared<UnitArgs>();
   auto* ru = root.add_subcommand("run-unit",
-                                 "Plumbing: compute one planned unit of a run folder (what a Slurm task of `run --executor slurm` runs)");
+                                 "Plumbing: compute planned units of a run folder, in one process (what a Slurm task of "
+                                 "`run --executor slurm` runs); exit 1 if a unit failed (the others still run)");
   ru->add_option("dir", u->dir, "Run folder (holds run.json and units/)")->required();
-  ru->add_option("unit", u->unit, "Unit id <stage>/<folder>, as listed in RUN_DIR/slurm/*.units")->required();
+  ru->add_option("units", u->units, "Unit ids <stage>/<folder>, as listed in RUN_DIR/slurm/*.units")->required();
   ru->add_flag("--resume", u->resume, "Continue a partial resumable unit (training) from its checkpoint");
   MEDSYN_TORCH_CALLBACK(ru, u, [u] {
-    const bool computed = suites::run_unit(u->dir, u->unit, u->resume);
-    std::cout << u->unit << (computed ? ": computed" : ": already complete") << "\n";
+    const auto outcomes = suites::run_units(u->dir, u->units, u->resume);
+    int failed = 0;
+    bool fault = false;
+    for (const auto& o : outcomes) {
+      using S = suites::UnitOutcome::Status;
+      if (o.status == S::failed) {
+        ++failed;
+        fault = fault || !o.input_error;
+        std::cerr << "error: unit " << o.id << " failed: " << o.error << "\n";
+      }
+      std::cout << o.id << (o.status == S::computed ? ": computed" : o.status == S::failed ? ": FAILED" : ": already complete") << "\n";
+    }
+    // One unit: its own exit status (2 on bad input, as before); several: 1 (the log names each).
+    if (failed > 0) set_exit_code(outcomes.size() == 1 && !fault ? 2 : 1);
   });
 }
 

@@ -253,23 +253,43 @@ RunSummary run_suite(const RunOptions& options) {
   return summary;
 }
 
-bool run_unit(const fs::path& run_dir, const std::string& unit_id, bool resume) {
-  const fs::path run_json = run_dir / "run.json";
-  if (!fs::exists(run_json)) throw InputError(run_json.string() + ": not found (run-unit needs a run folder planned by `run`)");
-  const json rj = read_json_file(run_json);
+namespace {
+
+// The planned description of unit `unit_id` of the run in run_dir (InputError naming what is wrong).
+UnitDescription planned_unit(const fs::path& run_dir, const std::string& unit_id) {
   const auto slash = unit_id.find('/');
   if (slash == std::string::npos || unit_id.find("..") != std::string::npos || unit_id.find('/', slash + 1) != std::string::npos)
     throw InputError("unit id '" + unit_id + "': expected <stage>/<folder> as in " + run_dir.string() + "/slurm/*.units");
-  const fs::path dir = run_dir / "units" / unit_id;
-  if (fs::exists(dir / "done.json")) {
-    log_info(unit_id + ": already complete");
-    return false;
-  }
-  const fs::path desc_file = pending_description_path(dir);
+  const fs::path desc_file = pending_description_path(run_dir / "units" / unit_id);
   if (!fs::exists(desc_file)) throw InputError(desc_file.string() + ": not found (no unit '" + unit_id + "' was planned in this run)");
   const UnitDescription d = unit_description_from_json(read_json_file(desc_file), desc_file.string());
   if (d.id() != unit_id) throw InputError(desc_file.string() + ": describes unit " + d.id() + ", not " + unit_id);
+  return d;
+}
 
+}  // namespace
+
+std::vector<UnitOutcome> run_units(const fs::path& run_dir, const std::vector<std::string>& unit_ids, bool resume) {
+  const fs::path run_json = run_dir / "run.json";
+  if (!fs::exists(run_json)) throw InputError(run_json.string() + ": not found (run-unit needs a run folder planned by `run`)");
+  if (unit_ids.empty()) throw InputError("run-unit: no unit id given");
+  const json rj = read_json_file(run_json);
+  // Every id is checked before any unit computes: a typo fails the task at once, not after hours.
+  std::vector<UnitOutcome> out;
+  std::vector<UnitDescription> todo;
+  for (const auto& id : unit_ids) {
+    const fs::path dir = run_dir / "units" / id;
+    if (id.find("..") == std::string::npos && fs::exists(dir / "done.json")) {
+      out.push_back({id, UnitOutcome::Status::already_complete, ""});
+      continue;
+    }
+    todo.push_back(planned_unit(run_dir, id));
+    out.push_back({id, UnitOutcome::Status::computed, ""});
+  }
+  if (todo.empty()) return out;
+
+  // One suite load, one LibTorch start and one context (its extractors and embedders are loaded
+  // once) for all the units of a task: the fixed cost a Slurm task pays once, not per unit.
   RunOptions o;
   o.suite_file = rj.at("suite_file").get<std::string>();
   o.out = run_dir;
@@ -284,8 +304,30 @@ bool run_unit(const fs::path& run_dir, const std::string& unit_id, bool resume) 
   RunContext c{suite, o, device, run_dir};
   UnitStore::AfterWork hook;
   if (const char* k = std::getenv(kKillHookEnv); k && *k) hook = kill_hook(k);  // tests only
-  compute_unit_atomically(dir, d, resume, [&c](const UnitDescription& u, const fs::path& w) { return compute_unit(u, c, w); }, hook);
-  return true;
+  std::size_t next = 0;
+  for (auto& r : out) {
+    if (r.status != UnitOutcome::Status::computed) continue;
+    const UnitDescription& d = todo[next++];
+    // Units of one task are independent (one wave): a failure is recorded and the others still run.
+    try {
+      compute_unit_atomically(run_dir / "units" / r.id, d, resume,
+                              [&c](const UnitDescription& u, const fs::path& w) { return compute_unit(u, c, w); }, hook);
+    } catch (const InputError& e) {
+      r = {r.id, UnitOutcome::Status::failed, e.what(), true};
+    } catch (const std::exception& e) {
+      r = {r.id, UnitOutcome::Status::failed, e.what(), false};
+    }
+  }
+  return out;
+}
+
+bool run_unit(const fs::path& run_dir, const std::string& unit_id, bool resume) {
+  const auto r = run_units(run_dir, {unit_id}, resume);
+  if (r.front().status == UnitOutcome::Status::failed) {
+    if (r.front().input_error) throw InputError(r.front().error);
+    throw Error(r.front().error);
+  }
+  return r.front().status == UnitOutcome::Status::computed;
 }
 
 }  // namespace medsyn::suites

@@ -191,12 +191,14 @@ SlurmSubmission submit_wave(const SlurmWave& w, const SlurmOptions& o) {
     s += "set -u\nBIN=" + quote(bin.string()) + "\nDIR=" + quote(w.run_dir.string()) + "\nLIST=" + quote(list.string()) + "\n";
     s += "LOG=\"$DIR/slurm/logs/" + base + "-${SLURM_ARRAY_JOB_ID}_${SLURM_ARRAY_TASK_ID}.out\"\n";
     if (o.cpus > 0) s += "export MEDSYN_THREADS=\"${SLURM_CPUS_PER_TASK:-" + std::to_string(o.cpus) + "}\"\n";
-    s += "mapfile -t UNITS < \"$LIST\"\n";
-    s += "for ((i = SLURM_ARRAY_TASK_ID; i < ${#UNITS[@]}; i += " + std::to_string(tasks) + ")); do\n";
-    s += "  \"$BIN\" run-unit \"$DIR\" \"${UNITS[$i]}\"" + std::string(w.resume ? " --resume" : "") + "\n";
-    s += "  rc=$?\n  if [ \"$rc\" -ne 0 ]; then\n";
-    s += "    printf '%s_%s\\t%s\\t%s\\t%s\\n' \"$SLURM_ARRAY_JOB_ID\" \"$SLURM_ARRAY_TASK_ID\" \"${UNITS[$i]}\" \"$LOG\" \"$rc\" >> \"$DIR/slurm/failed.tsv\"\n";
-    s += "    echo \"medsynbench: unit ${UNITS[$i]} failed (exit $rc)\" >&2\n    exit \"$rc\"\n  fi\ndone\n";
+    s += "mapfile -t UNITS < \"$LIST\"\nMINE=()\n";
+    s += "for ((i = SLURM_ARRAY_TASK_ID; i < ${#UNITS[@]}; i += " + std::to_string(tasks) + ")); do MINE+=(\"${UNITS[$i]}\"); done\n";
+    // One process for the task's units (one LibTorch start); a unit without done.json afterwards
+    // is the one that failed (or was not reached when the task was killed).
+    s += "\"$BIN\" run-unit" + std::string(w.resume ? " --resume" : "") + " \"$DIR\" \"${MINE[@]}\"\nrc=$?\n";
+    s += "if [ \"$rc\" -ne 0 ]; then\n  for u in \"${MINE[@]}\"; do\n    [ -f \"$DIR/units/$u/done.json\" ] && continue\n";
+    s += "    printf '%s_%s\\t%s\\t%s\\t%s\\n' \"$SLURM_ARRAY_JOB_ID\" \"$SLURM_ARRAY_TASK_ID\" \"$u\" \"$LOG\" \"$rc\" >> \"$DIR/slurm/failed.tsv\"\n";
+    s += "    echo \"medsynbench: unit $u failed (exit $rc)\" >&2\n  done\n  exit \"$rc\"\nfi\n";
     atomic_write_text(script, s);
     std::string id;
     if (!o.dry_run) {

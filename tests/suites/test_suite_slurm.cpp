@@ -171,7 +171,7 @@ TEST_CASE("slurm executor: GPU requests only for GPU units, packing, dry-run scr
   for (const auto* s : {&cpu, &gpu}) {
     CHECK(s->find("#SBATCH --partition=gpu") != std::string::npos);
     CHECK(s->find("#SBATCH --time=01:00:00") != std::string::npos);
-    CHECK(s->find("run-unit \"$DIR\" \"${UNITS[$i]}\"") != std::string::npos);
+    CHECK(s->find("run-unit \"$DIR\" \"${MINE[@]}\"") != std::string::npos);
     CHECK(s->find("i += 2") != std::string::npos);
   }
   CHECK(read_file_text(tmp / "slurm" / "wave-001-generate.units") ==

@@ -67,12 +67,23 @@ struct RunSummary {
 // Runs the suite. InputError for bad suites/options/data (naming file and field), CheckFailed never.
 RunSummary run_suite(const RunOptions& options);
 
-// `medsynbench run-unit RUN_DIR UNIT_ID` (a Slurm task): computes the one unit UNIT_ID
-// ("<stage>/<folder>") of the run in RUN_DIR from its description (units/<id>.unit.json, written
-// by the planner) through compute_unit_atomically, exactly as the local executor does; the suite,
-// limit and device come from RUN_DIR/run.json. `resume`: a partial resumable unit continues.
-// Returns false when the unit was already complete (nothing done). InputError for an unknown
-// unit or a description that does not match its folder.
+// `medsynbench run-unit RUN_DIR UNIT_ID...` (a Slurm task): computes the units UNIT_ID
+// ("<stage>/<folder>") of the run in RUN_DIR from their descriptions (units/<id>.unit.json,
+// written by the planner) through compute_unit_atomically, exactly as the local executor does; the
+// suite, limit and device come from RUN_DIR/run.json. One process, suite load and LibTorch start
+// for all of them. `resume`: a partial resumable unit continues. Every id is checked first
+// (InputError for an unknown unit or a description that does not match its folder); a unit that
+// fails is recorded in its outcome and the others still run (they are independent: one wave).
+struct UnitOutcome {
+  enum class Status { computed, already_complete, failed };
+  std::string id;
+  Status status = Status::computed;
+  std::string error;         // failed: what went wrong
+  bool input_error = false;  // failed on bad input (an InputError: exit 2), not a fault
+};
+std::vector<UnitOutcome> run_units(const std::filesystem::path& run_dir, const std::vector<std::string>& unit_ids, bool resume);
+
+// One unit: false when it was already complete; its failure is rethrown.
 bool run_unit(const std::filesystem::path& run_dir, const std::string& unit_id, bool resume);
 
 // Test hook: when the environment variable MEDSYN_SUITE_KILL_AT="<stage>:<k>" is set, the process
