@@ -69,6 +69,12 @@ std::vector<Entry> comparable_entries(const Results& r) {
                            e->second.authpct});
           if (e->second.c_t.has_value())
             out.push_back({"memorization", model.name, model.kind, mod.name, "memorization.c_t", "", kNaN, e->second.c_t});
+          if (e->second.replay_prompts >= 0) {
+            out.push_back({"memorization", model.name, model.kind, mod.name, "memorization.replay.fraction_flagged", "", kNaN,
+                           e->second.replay_fraction_flagged});
+            out.push_back({"memorization", model.name, model.kind, mod.name, "memorization.replay.fraction_train_copied", "", kNaN,
+                           e->second.replay_fraction_train_copied});
+          }
         }
   for (const auto& model : r.models)
     if (auto it = r.downstream.find(model.name); it != r.downstream.end())

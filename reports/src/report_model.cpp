@@ -338,6 +338,34 @@ Section memorization_section(const Results& r, const ReportResult& files) {
   phrase[0] = 'p';  // "Point estimates ..." after the colon
   s.blocks.push_back(Paragraph{"Fraction memorized: " + phrase + "."});
   s.blocks.push_back(std::move(t));
+  // Prompt replay (CheXGenBench's protocol), when the suite asked for it.
+  Table rt;
+  rt.id = "memorization-replay";
+  rt.header = {"Model", "Modality", "Prompts", "Images", "Flagged", "Training images copied"};
+  RowGroup rg;
+  IntervalLevels rlevels;
+  for (const auto& m : r.models)
+    if (auto it = r.memorization.find(m.name); it != r.memorization.end())
+      for (const auto& mod : r.modalities)
+        if (auto e = it->second.find(mod.name); e != it->second.end() && e->second.replay_prompts >= 0) {
+          const auto& x = e->second;
+          rlevels.add(x.replay_fraction_flagged);
+          rlevels.add(x.replay_fraction_train_copied);
+          rg.rows.push_back({Row::Style::normal, m.label, "",
+                             {text_cell(mod.label), text_cell(std::to_string(x.replay_prompts)),
+                              text_cell(x.replay_generated >= 0 ? std::to_string(x.replay_generated) : "-"),
+                              value_cell(&x.replay_fraction_flagged, 4), value_cell(&x.replay_fraction_train_copied, 4)}});
+        }
+  if (!rg.rows.empty()) {
+    rt.groups.push_back(std::move(rg));
+    mark_levels(rt);
+    std::string rphrase = estimates_phrase(rlevels);
+    rphrase[0] = 'p';
+    s.blocks.push_back(Paragraph{"Prompt replay: sampled training prompts generated again; \"flagged\" = nearest training "
+                                 "image above the audit's calibrated tau, \"training images copied\" = training images that "
+                                 "are the nearest neighbour of a flagged image, over all training images: " + rphrase + "."});
+    s.blocks.push_back(std::move(rt));
+  }
   add_figures(s, files, "memorization");
   return s;
 }

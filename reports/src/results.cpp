@@ -38,6 +38,8 @@ MetricInfo default_metric_info(const std::string& name) {
       {"fraction_memorized", {"Fraction memorized", Better::lower, 4}},
       {"authpct", {"AuthPct (%)", Better::higher, 1}},
       {"c_t", {"C_T", Better::higher, 2}},
+      {"fraction_flagged", {"Replay: fraction flagged", Better::lower, 4}},
+      {"fraction_train_copied", {"Replay: training images copied", Better::lower, 4}},
       {"auroc", {"AUROC", Better::higher, 3}},
       {"accuracy", {"Accuracy", Better::higher, 3}},
       {"balanced_accuracy", {"Balanced accuracy", Better::higher, 3}},
@@ -137,6 +139,7 @@ bool metric_range(const std::string& name, double& lo, double& hi) {
                                                      "fid_real_floor_population", "density", "vendi",
                                                      "cmmd", "cmmd_real_floor"};
   static const std::set<std::string> fraction = {"precision", "recall", "coverage", "fraction_memorized",
+                                                 "fraction_flagged", "fraction_train_copied",
                                                  "auroc", "accuracy", "balanced_accuracy", "f1"};
   lo = -std::numeric_limits<double>::infinity();
   hi = std::numeric_limits<double>::infinity();
@@ -216,11 +219,18 @@ std::vector<SchemaError> validate_results(const ojson& j) {
     for (auto m = r->begin(); m != r->end(); ++m)
       if (m->is_object())
         for (auto mod = m->begin(); mod != m->end(); ++mod)
-          if (mod->is_object())
+          if (mod->is_object()) {
             for (const char* name : {"fraction_memorized", "authpct", "c_t"})
               if (mod->contains(name))
                 check_metric((*mod)[name], json_path_key(json_path_key(json_path_key("$.memorization", m.key()), mod.key()), name),
                              errs, name);
+            if (auto rp = mod->find("replay"); rp != mod->end() && rp->is_object())
+              for (const char* name : {"fraction_flagged", "fraction_train_copied"})
+                if (rp->contains(name))
+                  check_metric((*rp)[name],
+                               json_path_key(json_path_key(json_path_key(json_path_key("$.memorization", m.key()), mod.key()), "replay"), name),
+                               errs, name);
+          }
   if (auto r = j.find("downstream"); r != j.end() && r->is_object())
     for (auto m = r->begin(); m != r->end(); ++m)
       if (m->is_object())
@@ -384,6 +394,13 @@ Results results_from_json(const ojson& j, const std::string& name) {
         if (mod->contains("c_t"))
           e.c_t = metric_from((*mod)["c_t"],
                               name + ": " + json_path_key(json_path_key(json_path_key("$.memorization", m.key()), mod.key()), "c_t"));
+        if (auto rp = mod->find("replay"); rp != mod->end() && rp->is_object()) {
+          const std::string base = json_path_key(json_path_key(json_path_key("$.memorization", m.key()), mod.key()), "replay");
+          e.replay_fraction_flagged = metric_from((*rp)["fraction_flagged"], name + ": " + base + ".fraction_flagged");
+          e.replay_fraction_train_copied = metric_from((*rp)["fraction_train_copied"], name + ": " + base + ".fraction_train_copied");
+          e.replay_prompts = integer(*rp, "prompts");
+          e.replay_generated = integer(*rp, "n_generated");
+        }
         e.n_synthetic = integer(*mod, "n_synthetic");
         e.n_train = integer(*mod, "n_train");
         e.n_holdout = integer(*mod, "n_holdout");

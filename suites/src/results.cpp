@@ -240,6 +240,23 @@ ojson memorization_json(RunContext& c) {
         if (!u.meta.value(f, std::string()).empty() && fs::exists(u.dir / u.meta.value(f, std::string())))
           e[f] = rel(c, u.dir / u.meta.value(f, std::string()));
       if (fs::exists(u.dir / "summary.json")) e["summary_json"] = rel(c, u.dir / "summary.json");
+      if (const auto rp = c.replay.find(k); rp != c.replay.end()) {
+        const Unit& ru = rp->second;
+        if (!ru.meta.value("ok", false)) {
+          c.notes.push_back("prompt replay of " + m.name + " on " + mod + " not computed: " + ru.meta.value("reason", ""));
+        } else {
+          const double ng = ru.meta.value("n_generated", 0.0), nt = ru.meta.value("n_train", 0.0);
+          Estimate ff = stats::wilson_interval(ru.meta.value("flagged", 0.0), ng, level);
+          ff.estimand = "probability that an image generated from a replayed training prompt is flagged as a memorized copy";
+          Estimate tc = stats::wilson_interval(ru.meta.value("train_copied", 0.0), nt, level);
+          tc.estimand = "fraction of training images that are the nearest neighbour of a flagged replayed image "
+                        "(\"patients copied\"; the interval treats training images as the sample)";
+          e["replay"] = {{"fraction_flagged", to_json(ff)}, {"fraction_train_copied", to_json(tc)},
+                         {"prompts", ru.meta["prompts"]}, {"n_generated", ru.meta["n_generated"]},
+                         {"train_copied", ru.meta["train_copied"]}, {"tau", ru.meta["tau"]},
+                         {"details_json", rel(c, ru.dir / "replay.json")}};
+        }
+      }
       if (!mem.contains(m.name)) mem[m.name] = ojson::object();
       mem[m.name][mod] = e;
     }

@@ -62,6 +62,9 @@ struct RunContext {
   std::map<std::string, Unit> fidelity, diversity, memorization, downstream;  // "model/modality"
   std::map<std::string, Unit> real_diversity;                // modality
   std::map<std::string, Unit> compute;                       // model
+  std::map<std::string, Generated> replay_generated;         // "model/modality": prompt-replay images
+  std::map<std::string, ojson> replay_inputs;                // "model/modality": their generate unit's inputs
+  std::map<std::string, Unit> replay;                        // "model/modality": prompt-replay audit
   std::string extractor_id, extractor_pre;
   ojson seeds = ojson::object();
 

@@ -140,7 +140,7 @@ DiversitySpec diversity_spec_from_json(const json& j, const std::string& where) 
 
 MemorizationSpec memorization_spec_from_json(const json& j, const std::string& where) {
   const Reader r(j, where);
-  r.only({"embedder", "k", "index", "threshold_quantile", "thresholds", "top_pairs", "redact_real", "train_zooms"});
+  r.only({"embedder", "k", "index", "threshold_quantile", "thresholds", "top_pairs", "redact_real", "train_zooms", "replay"});
   MemorizationSpec s;
   r.string("embedder", s.embedder);
   if (s.embedder.empty()) r.fail("embedder", "must not be empty");
@@ -151,6 +151,14 @@ MemorizationSpec memorization_spec_from_json(const json& j, const std::string& w
   r.integer("top_pairs", s.top_pairs, 0);
   r.boolean("redact_real", s.redact_real);
   r.string("train_zooms", s.train_zooms);
+  if (r.has("replay") && !r.at("replay").is_null()) {
+    const Reader rr(r.at("replay"), where + ".replay");
+    rr.only({"prompts", "images_per_prompt"});
+    ReplaySpec rs;
+    rr.integer("prompts", rs.prompts, 1);
+    rr.integer("images_per_prompt", rs.images_per_prompt, 1);
+    s.replay = rs;
+  }
   return s;
 }
 
@@ -214,7 +222,8 @@ json to_json(const DiversitySpec& s) {
 json to_json(const MemorizationSpec& s) {
   return {{"embedder", s.embedder}, {"k", s.k}, {"index", s.index}, {"threshold_quantile", s.threshold_quantile},
           {"thresholds", s.thresholds}, {"top_pairs", s.top_pairs}, {"redact_real", s.redact_real},
-          {"train_zooms", s.train_zooms}};
+          {"train_zooms", s.train_zooms},
+          {"replay", s.replay ? json{{"prompts", s.replay->prompts}, {"images_per_prompt", s.replay->images_per_prompt}} : json(nullptr)}};
 }
 
 json to_json(const DownstreamSpec& s) {
@@ -232,8 +241,9 @@ json to_json(const DownstreamSpec& s) {
 json to_json(const ComputeSpec& s) { return {{"measure", s.measure}, {"measure_steps", s.measure_steps}}; }
 
 const std::vector<std::string>& planning_fields(const std::string& evaluation) {
-  static const std::vector<std::string> none, diversity = {"reference"}, downstream = {"modalities"};
+  static const std::vector<std::string> none, diversity = {"reference"}, downstream = {"modalities"}, memorization = {"replay"};
   if (evaluation == "diversity") return diversity;
+  if (evaluation == "memorization") return memorization;
   if (evaluation == "downstream") return downstream;
   return none;
 }

@@ -363,3 +363,69 @@ TEST_CASE("run: tiny end-to-end with trained engines on BreastMNIST killed while
   REQUIRE(r.exit_code == 0);
   CHECK(normalised(tmp / "run" / "results.json") == normalised(tmp / "ref" / "results.json"));
 }
+
+TEST_CASE("run: prompt replay catches a generator that returns its training images; the audit's keys do not change",
+          "[suites][runner][replay]") {
+  test::medmnist_file("breastmnist");
+  test::TempDir tmp;
+  import_medmnist(test::medmnist_file("breastmnist"), tmp / "bm");
+  // "copier" returns the first {n} training images for any prompt; "honest" returns unseen test
+  // images; "gen" is a folder (it cannot be asked for a prompt: skipped with a note).
+  auto copy_from = [&](const char* split) {
+    return "for f in $(ls " + (tmp / "bm" / "images" / split).string() + "/*.png | head -n {n}); do cp $f {out}/; done";
+  };
+  auto suite = [&](bool replay) {
+    ordered_json mem = {{"embedder", "builtin:pixels:8"}, {"k", 2}, {"top_pairs", 2}};
+    if (replay) mem["replay"] = {{"prompts", 3}, {"images_per_prompt", 2}};
+    const ordered_json s = {
+        {"schema_version", 1},
+        {"name", "replay-test"},
+        {"seed", 5},
+        {"datasets", {{"breast", {{"source", {{"medmnist", test::medmnist_file("breastmnist").string()}}},
+                                  {"splits", {{"train", "train"}, {"holdout", "val"}, {"test", "test"}}}}}}},
+        {"modalities", {{"breast_ultrasound", {{"dataset", "breast"}, {"specialty", "radiology"}, {"prompts", "from_manifest"}, {"n_generate", 8}}}}},
+        {"models",
+         {{"gen", {{"kind", "generalist"}, {"modalities", {"breast_ultrasound"}}, {"source", {{"type", "folder"}, {"path", (tmp / "bm").string()}}}}},
+          {"copier", {{"kind", "specialist"}, {"modalities", {"breast_ultrasound"}}, {"source", {{"type", "command"}, {"command", copy_from("train")}}}}},
+          {"honest", {{"kind", "specialist"}, {"modalities", {"breast_ultrasound"}}, {"source", {{"type", "command"}, {"command", copy_from("test")}}}}}}},
+        {"evaluations", {{"memorization", mem}}}};
+    atomic_write_text(tmp / "s.json", s.dump(2));
+  };
+  suite(true);
+  suites::RunOptions o;
+  o.suite_file = tmp / "s.json";
+  o.out = tmp / "run";
+  const auto first = suites::run_suite(o);
+  CHECK(first.stages.at("generate").computed == 5);      // 3 sets + 2 replay sets (not the folder)
+  CHECK(first.stages.at("memorization").computed == 5);  // 3 audits + 2 replay audits
+  const json r = read_json_file(tmp / "run" / "results.json");
+  const json& copier = r["memorization"]["copier"]["breast_ultrasound"]["replay"];
+  INFO(copier.dump(2));
+  CHECK(copier["prompts"] == 3);
+  CHECK(copier["n_generated"] == 6);
+  CHECK(copier["fraction_flagged"]["value"].get<double>() == 1.0);  // every image is a training image
+  CHECK(copier["fraction_flagged"]["ci_method"] == "wilson");
+  CHECK(copier["train_copied"] == 2);  // the same first two training images for every prompt
+  CHECK(copier["fraction_train_copied"]["value"].get<double>() == Approx(2.0 / 546));
+  const json details = read_json_file(tmp / "run" / copier["details_json"].get<std::string>());
+  CHECK(details["items"].size() == 3);
+  for (const auto& it : details["items"]) {
+    CHECK(it["images"] == 2);
+    CHECK(it["max_similarity_gallery"].get<double>() == Approx(1.0).margin(1e-6));
+    CHECK(it["flagged"] == 2);
+  }
+  const json& honest = r["memorization"]["honest"]["breast_ultrasound"]["replay"];
+  INFO(honest.dump(2));
+  CHECK(honest["fraction_flagged"]["value"].get<double>() <= 0.5);
+  CHECK(!r["memorization"]["gen"]["breast_ultrasound"].contains("replay"));
+  bool noted = false;
+  for (const auto& n : first.notes) noted = noted || n.find("prompt replay skipped for gen") != std::string::npos;
+  CHECK(noted);
+  const std::string md = read_file_text(tmp / "run" / "report" / "report.md");
+  CHECK(md.find("Prompt replay") != std::string::npos);
+  // Without replay: every audit unit is reused (replay is a planning field, not in their keys).
+  suite(false);
+  const auto second = suites::run_suite(o);
+  CHECK(computed(second) == 0);
+  CHECK(!read_json_file(tmp / "run" / "results.json")["memorization"]["copier"]["breast_ultrasound"].contains("replay"));
+}

@@ -1,5 +1,6 @@
 // Stage generate: n_generate images per (model, modality), prompts from the manifest (the label
 // mix of the training split) or the suite's list.
+#include <algorithm>
 #include <cmath>
 #include <iomanip>
 #include <sstream>
@@ -83,6 +84,47 @@ std::vector<Record> copy_folder(const UnitDescription& d, RunContext& c, const f
                                                         std::to_string(out.size()) + " image(s) of modality '" + mod +
                                                         "' (need at least 2)"));
   return out;
+}
+
+// Prompt replay (memorization.replay): `prompts` training records of each modality, sampled with
+// a seed of their own, each record's prompt generated `images_per_prompt` times (one part per
+// record, so every image knows its record). A folder of images cannot be asked for a prompt.
+void plan_replay_generation(RunContext& c, const ModelSpec& m, const ojson& spec, const ojson& ident, const ojson& where,
+                            const ReplaySpec& rs) {
+  if (m.source == "folder") {
+    c.notes.push_back("prompt replay skipped for " + m.name + ": a folder of images cannot generate for a given prompt");
+    return;
+  }
+  for (const auto& mod : m.modalities) {
+    const ModalitySpec& ms = c.suite.modality(mod);
+    const RealData& rd = c.real.at(mod);
+    const Dataset ds = load_dataset(rd.real_dir);
+    const auto train = ds.select(mod, "train");
+    if (train.empty()) continue;
+    stats::Rng rng(c.seed_for("replay-sample:" + mod));  // per modality: every model replays the same records
+    auto rows = stats::sample_without_replacement(rng, static_cast<std::int64_t>(train.size()),
+                                                  std::min<std::int64_t>(rs.prompts, static_cast<std::int64_t>(train.size())));
+    std::sort(rows.begin(), rows.end());
+    ojson pl = ojson::array(), sources = ojson::array();
+    for (const auto r : rows) {
+      const Record& rec = train[static_cast<std::size_t>(r)];
+      const std::string p = rec.prompt.empty() ? mod : rec.prompt;
+      pl.push_back({p, rs.images_per_prompt, rec.label ? ojson(*rec.label) : ojson(nullptr), rec.label_name});
+      sources.push_back(rec.path);
+    }
+    const bool engine_model = m.source == "train" || m.source == "native";
+    const ojson in = {{"model", ident}, {"model_name", m.name}, {"modality", mod}, {"manifest_modality", ms.manifest_modality},
+                      {"specialty", ms.specialty}, {"prompts", pl}, {"n", static_cast<long>(pl.size()) * rs.images_per_prompt},
+                      {"seed", c.seed_for("replay:" + m.name + ":" + mod)}, {"device", engine_model ? c.device : std::string("")},
+                      {"replay_sources", sources}};
+    const Unit u = c.run(make_unit("generate", "replay-" + m.name + "-" + mod, spec, in, {{"model", where}}));
+    Generated g;
+    g.unit = u;
+    if (!u.pending) g.manifest_hash = manifest_hash(u.dir);
+    g.n = u.meta.value("images", 0L);
+    c.replay_generated[mm(m.name, mod)] = g;
+    c.replay_inputs[mm(m.name, mod)] = in;
+  }
 }
 
 }  // namespace
@@ -203,6 +245,7 @@ void plan_generate(RunContext& c) {
       c.generated[mm(m.name, mod)] = g;
       prog.advance();
     }
+    if (const auto& mem = c.suite.evaluations.memorization; mem && mem->replay) plan_replay_generation(c, m, spec, ident, where, *mem->replay);
   }
 }
 

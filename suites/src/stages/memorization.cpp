@@ -1,18 +1,99 @@
 // Stage memorization: nearest training images of every synthetic set, calibrated on the
 // modality's holdout (memorization::run_audit).
 #include <cmath>
+#include <cstdio>
+#include <map>
 
 #include "medsyn/core/error.h"
 #include "medsyn/core/json.h"
 #include "medsyn/memorization/audit.h"
+#include "medsyn/core/manifest.h"
+#include "medsyn/engine/engine.h"
 #include "medsyn/memorization/contrastive.h"
+#include "medsyn/memorization/replay.h"
+#include "medsyn/metrics/feature_extract.h"
 #include "../run_context.h"
 
 namespace fs = std::filesystem;
 
 namespace medsyn::suites {
 
+namespace {
+
+// The replay audit of one (model, modality): the embedder's vectors of the modality's training and
+// holdout images and of the replayed images; each replayed image belongs to the record whose part
+// ("parts/pNNN/...") produced it. Writes replay.json (every query) and returns the counts.
+ojson compute_replay(const UnitDescription& d, RunContext& c, const fs::path& w) {
+  memorization::register_extractors();
+  const std::string mod = d.inputs["modality"], spec = d.spec["embedder"];
+  FeatureExtractor& ex = c.extractor(spec);
+  ExtractOptions eo;
+  eo.cache_dir = c.run_dir / "cache";  // the audit embeds the same training images: shared cache
+  auto embed = [&](const Dataset& ds, const std::vector<Record>& recs, const std::string& what) {
+    eo.progress_label = "replay " + what + " " + d.name;
+    return extract_features(ds, recs, ex, eo).features;
+  };
+  const Dataset real = load_dataset(c.resolve(d.locations.at("train")));
+  const Dataset hold = load_dataset(c.resolve(d.locations.at("holdout")));
+  const Dataset gen = load_dataset(c.resolve(d.locations.at("generated")));
+  const auto train = real.select(mod, "train");
+  const auto holdout = hold.select(mod, "");
+  if (train.empty() || holdout.empty())
+    return ojson{{"ok", false}, {"reason", "no training or holdout images of " + mod}};
+  std::vector<std::string> train_prompts;
+  std::map<std::string, std::int64_t> row_of;
+  for (std::size_t i = 0; i < train.size(); ++i) {
+    train_prompts.push_back(engine::normalise_prompt(train[i].prompt.empty() ? mod : train[i].prompt));
+    row_of[train[i].path] = static_cast<std::int64_t>(i);
+  }
+  const ojson& prompts = d.inputs["prompts"];
+  const ojson& sources = d.inputs["replay_sources"];
+  std::vector<memorization::ReplayQuery> queries;
+  for (std::size_t q = 0; q < prompts.size(); ++q) {
+    const auto it = row_of.find(sources[q].get<std::string>());
+    queries.push_back({engine::normalise_prompt(prompts[q][0].get<std::string>()), it == row_of.end() ? -1 : it->second});
+  }
+  std::vector<Record> generated;
+  std::vector<std::size_t> which;
+  for (const auto& r : gen.records) {
+    std::size_t q = 0;
+    if (r.path.rfind("parts/p", 0) != 0 || std::sscanf(r.path.c_str() + 7, "%zu", &q) != 1 || q >= queries.size())
+      throw Error(gen.root.string() + ": record " + r.path + " is not in a replay part");
+    generated.push_back(r);
+    which.push_back(q);
+  }
+  if (generated.empty()) return ojson{{"ok", false}, {"reason", "the generator returned no image for the replayed prompts"}};
+  const auto a = memorization::replay_audit(embed(real, train, "train"), train_prompts, embed(hold, holdout, "holdout"),
+                                            embed(gen, generated, "generated"), which, queries,
+                                            d.spec["threshold_quantile"].get<double>());
+  auto num = [](double v) { return std::isfinite(v) ? ojson(v) : ojson(nullptr); };
+  ojson items = ojson::array();
+  for (std::size_t q = 0; q < a.items.size(); ++q) {
+    const auto& it = a.items[q];
+    items.push_back({{"prompt", prompts[q][0]}, {"source", sources[q]}, {"images", it.n_images},
+                     {"train_same_prompt", it.n_same_prompt_train}, {"max_similarity_same_prompt", num(it.max_similarity_same_prompt)},
+                     {"max_similarity_gallery", num(it.max_similarity_gallery)}, {"max_similarity_source", num(it.max_similarity_source)},
+                     {"flagged", it.flagged}});
+  }
+  ojson copied = ojson::array();
+  for (const auto r : a.copied_train_rows) copied.push_back(train[static_cast<std::size_t>(r)].path);
+  write_json_file(w / "replay.json", ojson{{"modality", mod}, {"embedder", ex.id()}, {"tau", a.calibration.tau},
+                                            {"threshold_quantile", a.calibration.threshold_quantile}, {"items", items},
+                                            {"copied_train_images", copied}});
+  return ojson{{"ok", true}, {"n_generated", a.n_generated}, {"flagged", a.n_flagged}, {"n_train", a.n_train},
+               {"train_copied", a.n_train_copied}, {"tau", a.calibration.tau}, {"prompts", a.items.size()}};
+}
+
+}  // namespace
+
 ojson compute_memorization(const UnitDescription& d, RunContext& c, const fs::path& w) {
+  if (d.inputs.contains("replay_sources")) {
+    try {
+      return compute_replay(d, c, w);
+    } catch (const InputError& e) {
+      return ojson{{"ok", false}, {"reason", e.what()}};
+    }
+  }
   memorization::register_extractors();
   memorization::AuditOptions o = to_options(memorization_spec_from_json(json::parse(d.spec.dump()), d.id() + " spec"));
   const std::string mod = d.inputs["modality"];
@@ -67,6 +148,21 @@ void plan_memorization(RunContext& c) {
       c.memorization[mm(model.name, mod)] = c.run(make_unit("memorization", model.name + "-" + mod, spec, in, where));
       prog.advance();
     }
+  // Prompt replay: one unit per replayed (model, modality) set (memorization.replay).
+  const MemorizationSpec& ms = *c.suite.evaluations.memorization;
+  if (!ms.replay) return;
+  const ojson rspec = {{"embedder", ms.embedder}, {"threshold_quantile", ms.threshold_quantile},
+                       {"prompts", ms.replay->prompts}, {"images_per_prompt", ms.replay->images_per_prompt}};
+  for (const auto& [key, g] : c.replay_generated) {
+    const Unit& gu = require_complete(g.unit, "generate/" + g.unit.dir.filename().string());
+    const ojson& gin = c.replay_inputs.at(key);
+    const std::string mod = gin["modality"];
+    const RealData& rd = c.real.at(mod);
+    const ojson in = {{"train", rd.real_hash}, {"holdout", rd.holdout_hash}, {"generated", g.manifest_hash}, {"modality", mod},
+                      {"prompts", gin["prompts"]}, {"replay_sources", gin["replay_sources"]}};
+    const ojson where = {{"train", c.location(rd.real_dir)}, {"holdout", c.location(rd.holdout_dir)}, {"generated", c.location(gu.dir)}};
+    c.replay[key] = c.run(make_unit("memorization", "replay-" + gin["model_name"].get<std::string>() + "-" + mod, rspec, in, where));
+  }
 }
 
 }  // namespace medsyn::suites

@@ -67,6 +67,10 @@ struct MemorizationEntry {
   Estimate fraction_memorized;
   Estimate authpct;  // percent of authentic synthetic images (AuthPct); null when absent
   Estimate c_t;      // C_T data-copying statistic (<< 0 = copying); null when absent
+  // Prompt replay (absent: replay_prompts = -1): flagged fraction of the replayed images and the
+  // fraction of training images that are the nearest neighbour of a flagged one.
+  Estimate replay_fraction_flagged, replay_fraction_train_copied;
+  long long replay_prompts = -1, replay_generated = -1;
   long long n_synthetic = -1, n_train = -1, n_holdout = -1, exact_copies = -1;  // -1 = absent
   double tau = kNaN, threshold_quantile = kNaN;
   std::string embedder, histogram_png, pairs_png;  // relative paths ("" = absent)

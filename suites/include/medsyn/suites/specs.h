@@ -47,6 +47,13 @@ struct DiversitySpec {
   bool reference = true;  // planning: also the real training images (results.json `reference`)
 };
 
+// Prompt replay (CheXGenBench's protocol, memorization/replay.h): `prompts` training records are
+// sampled per (model, modality) and their prompts generated `images_per_prompt` times each.
+struct ReplaySpec {
+  int prompts = 16;
+  int images_per_prompt = 4;
+};
+
 struct MemorizationSpec {
   std::string embedder = kDefaultPixelsSpec;
   int k = memorization::AuditOptions{}.k;
@@ -56,6 +63,8 @@ struct MemorizationSpec {
   int top_pairs = memorization::AuditOptions{}.top_pairs;
   bool redact_real = memorization::AuditOptions{}.redact_real;
   std::string train_zooms = memorization::AuditOptions{}.train_zooms;
+  // planning: absent = no replay units. The replay units' own spec holds it; the audit's does not.
+  std::optional<ReplaySpec> replay;
 };
 
 struct DownstreamSpec {
