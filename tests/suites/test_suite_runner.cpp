@@ -257,7 +257,8 @@ TEST_CASE("run: the adherence stage scores CAS per model and modality into resul
   INFO(cr.err);
   REQUIRE(cr.exit_code == 0);
   int adherence_deltas = 0;
-  for (const auto& d : json::parse(cr.out)["deltas"])
+  const json compared = json::parse(cr.out);
+  for (const auto& d : compared["deltas"])
     if (d["metric"].get<std::string>().rfind("adherence.", 0) == 0) {
       CHECK(d["verdict"] == "unchanged");
       ++adherence_deltas;
