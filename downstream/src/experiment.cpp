@@ -122,18 +122,9 @@ void validate(const DownstreamOptions& o) {
 
 namespace detail {
 
-namespace {
-
 std::string manifest_file_name(const fs::path& dir) {
   return fs::is_directory(dir) ? (dir / "manifest.jsonl").string() : dir.string();
 }
-
-// A record's class key: the integer or string value of the label field.
-struct LabelKey {
-  bool is_int = false;
-  long value = 0;
-  std::string name;
-};
 
 std::optional<LabelKey> label_key(const Record& r, const std::string& field) {
   if (field == "label") {
@@ -160,8 +151,6 @@ std::optional<LabelKey> label_key(const Record& r, const std::string& field) {
 std::string record_where(const std::string& manifest, std::size_t index, const Record& r) {
   return manifest + ": record " + std::to_string(index + 1) + " (path '" + r.path + "')";
 }
-
-}  // namespace
 
 LoadedData load_data(const DownstreamOptions& o, bool need_synthetic) {
   LoadedData d;
@@ -243,6 +232,7 @@ LoadedData load_data(const DownstreamOptions& o, bool need_synthetic) {
   if (k < 2) throw InputError(at_file(real_manifest, "only one class in field '" + o.label_field + "'; a classifier needs two or more"));
   for (int c = 0; c < k; ++c) name_to_class.emplace(d.summary.class_names[static_cast<std::size_t>(c)], c);
   d.num_classes = k;
+  d.int_labels = all_int;
   auto class_of = [&](const LabelKey& key, const std::string& where) -> int {
     if (all_int && key.is_int) {
       for (int c = 0; c < k; ++c)

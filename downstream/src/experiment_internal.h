@@ -2,11 +2,13 @@
 // Internals of the downstream experiments shared by experiment.cpp, summary.cpp and report.cpp.
 // Not installed; no LibTorch.
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "medsyn/core/estimate.h"
+#include "medsyn/core/manifest.h"
 #include "medsyn/downstream/classifier.h"
 #include "medsyn/downstream/experiment.h"
 
@@ -16,6 +18,9 @@ namespace medsyn::downstream::detail {
 struct LoadedData {
   DataSummary summary;
   int num_classes = 0;
+  // The real labels were all integers: summary.classes holds their values (else class indices,
+  // and summary.class_names the label texts).
+  bool int_labels = false;
   std::filesystem::path real_root, syn_root;
   ImageSet train, val, test, syn;  // train = the real training pool (half of it under a control)
   std::vector<std::string> train_paths, val_paths, test_paths, syn_paths;
@@ -23,6 +28,18 @@ struct LoadedData {
 };
 
 LoadedData load_data(const DownstreamOptions& o, bool need_synthetic);
+
+// Shared with adherence.cpp: a record's class key (the integer or string value of the label
+// field; nullopt when absent, InputError when neither), "FILE: record N (path 'P')" for
+// messages, and DIR/manifest.jsonl for a dataset folder.
+struct LabelKey {
+  bool is_int = false;
+  long value = 0;
+  std::string name;
+};
+std::optional<LabelKey> label_key(const Record& r, const std::string& field);
+std::string record_where(const std::string& manifest, std::size_t index, const Record& r);
+std::string manifest_file_name(const std::filesystem::path& dir);
 
 // A metric over seeds: mean with its 95% t interval (stats::t_interval_mean) and the sample sd.
 std::pair<Estimate, double> seed_metric(const std::vector<double>& x);

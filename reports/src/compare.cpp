@@ -83,6 +83,12 @@ std::vector<Entry> comparable_entries(const Results& r) {
           for (const auto& [arm, pts] : e->second.arms)
             for (const auto& p : pts)
               out.push_back({"downstream", model.name, model.kind, mod.name, "downstream." + e->second.metric, arm, p.fraction, p.metric});
+  for (const auto& model : r.models)
+    if (auto it = r.adherence.find(model.name); it != r.adherence.end())
+      for (const auto& mod : r.modalities)
+        if (auto e = it->second.find(mod.name); e != it->second.end())
+          for (const auto& [name, m] : e->second.metrics())
+            out.push_back({"adherence", model.name, model.kind, mod.name, "adherence." + name, "", kNaN, m});
   return out;
 }
 
@@ -183,9 +189,11 @@ std::vector<Gate> parse_gates(const ojson& j, const std::string& file) {
     if (has_value && (g.contains("margin") || g.contains("relative_margin")))
       errs.push_back({path, "\"margin\" and \"relative_margin\" apply to \"baseline\" gates only"});
     const bool qualified = gate.metric.find('.') != std::string::npos;
-    if (qualified && gate.metric.rfind("memorization.", 0) != 0 && gate.metric.rfind("downstream.", 0) != 0)
+    if (qualified && gate.metric.rfind("memorization.", 0) != 0 && gate.metric.rfind("downstream.", 0) != 0 &&
+        gate.metric.rfind("adherence.", 0) != 0)
       errs.push_back({json_path_key(path, "metric"), "unknown section in '" + gate.metric + "' (use a results metric such as \"fid\", "
-                                                     "\"memorization.fraction_memorized\" or \"downstream.<metric>\")"});
+                                                     "\"memorization.fraction_memorized\", \"downstream.<metric>\" or "
+                                                     "\"adherence.<metric>\")"});
     if ((!gate.arm.empty() || gate.fraction) && gate.metric.rfind("downstream.", 0) != 0)
       errs.push_back({path, "\"arm\" and \"fraction\" select downstream entries only (metric \"downstream.<metric>\")"});
     gate.name = g.contains("name") ? g["name"].get<std::string>() : gate.describe();

@@ -430,6 +430,56 @@ Section downstream_section(const Results& r, const ReportResult& files) {
   return s;
 }
 
+// Prompt adherence: does a generated image show the class its prompt asked for (CAS), and do
+// classifiers trained on the generated images recognise real ones (reverse CAS)?
+Section adherence_section(const Results& r) {
+  Section s{"adherence", "Prompt adherence (Classification Accuracy Score)", {}};
+  Table t;
+  t.id = "adherence";
+  t.group_header = "Modality";
+  t.header = {"Model", "Images used", "CAS accuracy", "CAS AUROC", "CAS AUROC (ensemble)", "Worst class",
+              "Worst-class accuracy", "Real-test accuracy", "Reverse CAS accuracy", "Reverse CAS AUROC"};
+  IntervalLevels levels;
+  for (const auto& mod : r.modalities) {
+    RowGroup g{mod.label, {}};
+    for (const auto& m : r.models) {
+      auto a = r.adherence.find(m.name);
+      if (a == r.adherence.end()) continue;
+      auto e = a->second.find(mod.name);
+      if (e == a->second.end()) continue;
+      const auto& x = e->second;
+      const AdherenceClass* worst = x.cas.worst();
+      for (const Estimate* v : {&x.cas.accuracy, &x.cas.auroc, &x.cas.auroc_delong, &x.real.accuracy, &x.reverse.accuracy,
+                                &x.reverse.auroc})
+        levels.add(*v);
+      if (worst) levels.add(worst->accuracy);
+      const std::string used = x.n_used >= 0 && x.n_synthetic >= 0
+                                   ? std::to_string(x.n_used) + " / " + std::to_string(x.n_synthetic)
+                                   : std::string("-");
+      g.rows.push_back({Row::Style::normal, m.label, m.kind,
+                        {text_cell(used), value_cell(&x.cas.accuracy, 3), value_cell(&x.cas.auroc, 3),
+                         value_cell(&x.cas.auroc_delong, 3), text_cell(worst ? worst->name : std::string("-")),
+                         value_cell(worst ? &worst->accuracy : nullptr, 3), value_cell(&x.real.accuracy, 3),
+                         value_cell(&x.reverse.accuracy, 3), value_cell(&x.reverse.auroc, 3)}});
+    }
+    if (!g.rows.empty()) t.groups.push_back(std::move(g));
+  }
+  mark_levels(t);
+  const Text legend =
+      Text("CAS: classifiers trained on the real training images (labels from the manifest), applied to the generated "
+           "images and scored against the class each image's prompt names (images used: those whose prompt or label "
+           "names a class). Real-test accuracy: the same classifiers on the real test split, the level a generator whose "
+           "images are as recognisable as real ones reaches. Reverse CAS: classifiers trained on the generated images, "
+           "tested on the real test split. Worst class: the class with the lowest CAS accuracy (its recall). ") +
+      estimates_phrase(levels) +
+      "; accuracy and AUROC are means over classifier seeds (t interval: training randomness, fixed images), "
+      "the ensemble AUROC averages the seeds' probabilities (DeLong interval: sampling of the images).";
+  s.blocks.push_back(Paragraph{legend});
+  t.caption = Text("Prompt adherence (suite ") + code(r.suite_name) + "). " + legend;
+  s.blocks.push_back(std::move(t));
+  return s;
+}
+
 Section compute_section(const Results& r, const ReportResult& files, const ComputeComparison& cc) {
   Section s{"compute", "Compute: generalist vs specialists", {}};
   const auto qinfo = r.metric_info(cc.quality_metric);
@@ -501,6 +551,12 @@ std::vector<Record> records(const Results& r) {
           for (const auto& [arm, pts] : e->second.arms)
             for (const auto& p : pts) out.push_back({"downstream", model.name, model.kind, mod.name, e->second.metric, arm, p.fraction, p.metric});
   for (const auto& model : r.models)
+    if (auto it = r.adherence.find(model.name); it != r.adherence.end())
+      for (const auto& mod : r.modalities)
+        if (auto e = it->second.find(mod.name); e != it->second.end())
+          for (const auto& [name, m] : e->second.metrics())
+            out.push_back({"adherence", model.name, model.kind, mod.name, name, "", kNaN, m});
+  for (const auto& model : r.models)
     if (auto it = r.compute.find(model.name); it != r.compute.end()) {
       const auto& e = it->second;
       const std::pair<const char*, std::optional<double>> fields[] = {{"params", e.params}, {"training_flops", e.training_flops},
@@ -532,6 +588,7 @@ Document build_document(const Results& r, const ReportResult& files) {
   }
   if (!r.memorization.empty()) d.sections.push_back(memorization_section(r, files));
   if (!r.downstream.empty()) d.sections.push_back(downstream_section(r, files));
+  if (!r.adherence.empty()) d.sections.push_back(adherence_section(r));
   const auto cc = compute_comparison(r);
   if (!cc.empty()) d.sections.push_back(compute_section(r, files, cc));
   if (!files.reader_study.is_null()) d.sections.push_back(reader_study_section(files.reader_study, files));

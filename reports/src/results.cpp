@@ -44,9 +44,46 @@ MetricInfo default_metric_info(const std::string& name) {
       {"accuracy", {"Accuracy", Better::higher, 3}},
       {"balanced_accuracy", {"Balanced accuracy", Better::higher, 3}},
       {"f1", {"F1", Better::higher, 3}},
+      // prompt adherence ("adherence.<name>" in compare and gates)
+      {"cas_accuracy", {"CAS accuracy", Better::higher, 3}},
+      {"cas_balanced_accuracy", {"CAS balanced accuracy", Better::higher, 3}},
+      {"cas_auroc", {"CAS AUROC", Better::higher, 3}},
+      {"cas_auroc_delong", {"CAS AUROC (ensemble)", Better::higher, 3}},
+      {"cas_worst_class_accuracy", {"CAS worst-class accuracy", Better::higher, 3}},
+      {"real_accuracy", {"Real-test accuracy", Better::higher, 3}},
+      {"real_auroc", {"Real-test AUROC", Better::higher, 3}},
+      {"reverse_accuracy", {"Reverse CAS accuracy", Better::higher, 3}},
+      {"reverse_balanced_accuracy", {"Reverse CAS balanced accuracy", Better::higher, 3}},
+      {"reverse_auroc", {"Reverse CAS AUROC", Better::higher, 3}},
+      {"reverse_auroc_delong", {"Reverse CAS AUROC (ensemble)", Better::higher, 3}},
   };
   if (auto it = table.find(name); it != table.end()) return it->second;
   return {name, Better::none, 3};
+}
+
+const AdherenceClass* AdherenceScoresEntry::worst() const {
+  for (const auto& c : classes)
+    if (!worst_class.empty() && c.name == worst_class) return &c;
+  return nullptr;
+}
+
+std::vector<std::pair<std::string, Estimate>> AdherenceEntry::metrics() const {
+  std::vector<std::pair<std::string, Estimate>> out;
+  auto put = [&](const std::string& name, const Estimate& e) {
+    if (e.has_value() || !e.note.empty()) out.emplace_back(name, e);
+  };
+  put("cas_accuracy", cas.accuracy);
+  put("cas_balanced_accuracy", cas.balanced_accuracy);
+  put("cas_auroc", cas.auroc);
+  put("cas_auroc_delong", cas.auroc_delong);
+  if (const auto* w = cas.worst()) put("cas_worst_class_accuracy", w->accuracy);
+  put("real_accuracy", real.accuracy);
+  put("real_auroc", real.auroc);
+  put("reverse_accuracy", reverse.accuracy);
+  put("reverse_balanced_accuracy", reverse.balanced_accuracy);
+  put("reverse_auroc", reverse.auroc);
+  put("reverse_auroc_delong", reverse.auroc_delong);
+  return out;
 }
 
 bool ModelInfo::covers(const std::string& modality) const {
@@ -255,7 +292,28 @@ std::vector<SchemaError> validate_results(const ojson& j) {
           }
         }
 
-  for (const char* section : {"results", "samples", "samples_real", "intensity", "memorization", "downstream"})
+  if (auto r = j.find("adherence"); r != j.end() && r->is_object())
+    for (auto m = r->begin(); m != r->end(); ++m)
+      if (m->is_object())
+        for (auto mod = m->begin(); mod != m->end(); ++mod) {
+          if (!mod->is_object()) continue;
+          const std::string base = json_path_key(json_path_key("$.adherence", m.key()), mod.key());
+          for (const char* dir : {"cas", "real", "reverse"}) {
+            if (!mod->contains(dir) || !(*mod)[dir].is_object()) continue;
+            const auto& sc = (*mod)[dir];
+            const std::string dpath = json_path_key(base, dir);
+            for (const char* name : {"accuracy", "balanced_accuracy", "auroc", "auroc_delong"})
+              if (sc.contains(name)) check_metric(sc[name], json_path_key(dpath, name), errs, name == std::string("auroc_delong") ? "auroc" : name);
+            if (sc.contains("classes") && sc["classes"].is_array())
+              for (std::size_t i = 0; i < sc["classes"].size(); ++i)
+                for (const char* name : {"accuracy", "auroc"})
+                  if (sc["classes"][i].is_object() && sc["classes"][i].contains(name))
+                    check_metric(sc["classes"][i][name], json_path_key(json_path_index(json_path_key(dpath, "classes"), i), name), errs,
+                                 name);
+          }
+        }
+
+  for (const char* section : {"results", "samples", "samples_real", "intensity", "memorization", "downstream", "adherence"})
     check_model_modality_map(j, section, errs);
   if (auto c = j.find("compute"); c != j.end() && c->is_object() && c->contains("models") && (*c)["models"].is_object())
     for (auto m = (*c)["models"].begin(); m != (*c)["models"].end(); ++m)
@@ -435,6 +493,43 @@ Results results_from_json(const ojson& j, const std::string& name) {
                                      std::isfinite(level) ? level : 0.95, str(x, "ci_method")});
           }
         r.downstream[m.key()][mod.key()] = std::move(e);
+      }
+  if (auto s = j.find("adherence"); s != j.end())
+    for (auto m = s->begin(); m != s->end(); ++m)
+      for (auto mod = m->begin(); mod != m->end(); ++mod) {
+        const std::string base = name + ": " + json_path_key(json_path_key("$.adherence", m.key()), mod.key());
+        AdherenceEntry e;
+        e.label_field = str(*mod, "label_field");
+        e.results_json = str(*mod, "results_json");
+        e.seeds = integer(*mod, "seeds");
+        e.n_synthetic = integer(*mod, "n_synthetic");
+        e.n_used = integer(*mod, "n_used");
+        auto scores = [&](const char* dir, AdherenceScoresEntry& out) {
+          const auto& x = (*mod)[dir];
+          const std::string p = base + "." + dir;
+          out.n = integer(x, "n");
+          out.n_train = integer(x, "n_train");
+          out.accuracy = metric_from(x["accuracy"], p + ".accuracy");
+          out.auroc = metric_from(x["auroc"], p + ".auroc");
+          if (x.contains("balanced_accuracy")) out.balanced_accuracy = metric_from(x["balanced_accuracy"], p + ".balanced_accuracy");
+          if (x.contains("auroc_delong")) out.auroc_delong = metric_from(x["auroc_delong"], p + ".auroc_delong");
+          out.worst_class = str(x, "worst_class");
+          for (std::size_t i = 0; i < x["classes"].size(); ++i) {
+            const auto& c = x["classes"][i];
+            const std::string cp = p + ".classes[" + std::to_string(i) + "]";
+            AdherenceClass ac;
+            ac.name = str(c, "name");
+            ac.label = integer(c, "label");
+            ac.n = integer(c, "n");
+            ac.accuracy = metric_from(c["accuracy"], cp + ".accuracy");
+            if (c.contains("auroc")) ac.auroc = metric_from(c["auroc"], cp + ".auroc");
+            out.classes.push_back(std::move(ac));
+          }
+        };
+        scores("cas", e.cas);
+        scores("real", e.real);
+        scores("reverse", e.reverse);
+        r.adherence[m.key()][mod.key()] = std::move(e);
       }
   if (auto c = j.find("compute"); c != j.end()) {
     r.compute_device = str(*c, "device");

@@ -1,6 +1,6 @@
 // results.json from the planned units (reports/schema/results.schema.json): suite, provenance,
 // modalities, models, per-model metrics, reference values, samples, memorization, downstream,
-// compute. Every metric object is a medsyn::Estimate written with to_json.
+// adherence, compute. Every metric object is a medsyn::Estimate written with to_json.
 #include <map>
 #include <cmath>
 #include <limits>
@@ -283,6 +283,28 @@ ojson downstream_json(RunContext& c) {
   return down;
 }
 
+// adherence: model -> modality -> the unit's entry (CAS, real reference, reverse CAS) plus the
+// unit's own results file.
+ojson adherence_section(RunContext& c) {
+  ojson out = ojson::object();
+  for (const auto& m : c.suite.models)
+    for (const auto& mod : m.modalities) {
+      const std::string k = mm(m.name, mod);
+      if (!c.adherence.count(k)) continue;
+      const Unit& u = c.adherence.at(k);
+      if (!u.meta.value("ok", false)) {
+        c.notes.push_back("adherence of " + m.name + " on " + mod + " not computed: " + u.meta.value("reason", ""));
+        continue;
+      }
+      ojson e = u.meta["entry"];
+      if (fs::exists(u.dir / "results.json")) e["results_json"] = rel(c, u.dir / "results.json");
+      for (const auto& n : u.meta.value("notes", std::vector<std::string>{})) c.notes.push_back("adherence " + k + ": " + n);
+      if (!out.contains(m.name)) out[m.name] = ojson::object();
+      out[m.name][mod] = e;
+    }
+  return out;
+}
+
 ojson compute_json(const RunContext& c) {
   ojson cm = ojson::object();
   ojson cnotes = ojson::array();
@@ -373,6 +395,10 @@ ojson build_results(RunContext& c, const std::string& started) {
   if (!c.downstream.empty()) {
     const ojson down = downstream_json(c);
     if (!down.empty()) r["downstream"] = down;
+  }
+  if (!c.adherence.empty()) {
+    const ojson adh = adherence_section(c);
+    if (!adh.empty()) r["adherence"] = adh;
   }
   if (suite.has_evaluation("compute")) r["compute"] = compute_json(c);
   add_compute_notes(r);

@@ -187,6 +187,24 @@ DownstreamSpec downstream_spec_from_json(const json& j, const std::string& where
   return s;
 }
 
+AdherenceSpec adherence_spec_from_json(const json& j, const std::string& where) {
+  const Reader r(j, where);
+  r.only({"modalities", "seeds", "epochs", "label_field", "reverse", "ci_level"});
+  AdherenceSpec s;
+  if (r.has("modalities") && !r.at("modalities").is_null()) {
+    std::vector<std::string> mods;
+    r.strings("modalities", mods);
+    s.modalities = mods;
+  }
+  r.integer("seeds", s.seeds, 1);
+  r.integer("epochs", s.epochs, 1);
+  r.string("label_field", s.label_field);
+  if (s.label_field.empty()) r.fail("label_field", "must not be empty");
+  r.boolean("reverse", s.reverse);
+  r.number("ci_level", s.ci_level, 0, 1, true, true);
+  return s;
+}
+
 ComputeSpec compute_spec_from_json(const json& j, const std::string& where) {
   const Reader r(j, where);
   r.only({"measure", "measure_steps"});
@@ -198,12 +216,13 @@ ComputeSpec compute_spec_from_json(const json& j, const std::string& where) {
 
 EvaluationSpecs evaluation_specs_from_json(const json& j, const std::string& where) {
   const Reader r(j, where);
-  r.only({"fidelity", "diversity", "memorization", "downstream", "compute"});
+  r.only({"fidelity", "diversity", "memorization", "downstream", "adherence", "compute"});
   EvaluationSpecs e;
   if (r.has("fidelity")) e.fidelity = fidelity_spec_from_json(j["fidelity"], where + ".fidelity");
   if (r.has("diversity")) e.diversity = diversity_spec_from_json(j["diversity"], where + ".diversity");
   if (r.has("memorization")) e.memorization = memorization_spec_from_json(j["memorization"], where + ".memorization");
   if (r.has("downstream")) e.downstream = downstream_spec_from_json(j["downstream"], where + ".downstream");
+  if (r.has("adherence")) e.adherence = adherence_spec_from_json(j["adherence"], where + ".adherence");
   if (r.has("compute")) e.compute = compute_spec_from_json(j["compute"], where + ".compute");
   return e;
 }
@@ -238,13 +257,22 @@ json to_json(const DownstreamSpec& s) {
           {"epochs", s.epochs}};
 }
 
+json to_json(const AdherenceSpec& s) {
+  return {{"modalities", s.modalities ? json(*s.modalities) : json(nullptr)},
+          {"seeds", s.seeds},
+          {"epochs", s.epochs},
+          {"label_field", s.label_field},
+          {"reverse", s.reverse},
+          {"ci_level", s.ci_level}};
+}
+
 json to_json(const ComputeSpec& s) { return {{"measure", s.measure}, {"measure_steps", s.measure_steps}}; }
 
 const std::vector<std::string>& planning_fields(const std::string& evaluation) {
   static const std::vector<std::string> none, diversity = {"reference"}, downstream = {"modalities"}, memorization = {"replay"};
   if (evaluation == "diversity") return diversity;
   if (evaluation == "memorization") return memorization;
-  if (evaluation == "downstream") return downstream;
+  if (evaluation == "downstream" || evaluation == "adherence") return downstream;  // both: {"modalities"}
   return none;
 }
 
@@ -292,6 +320,18 @@ downstream::DownstreamOptions to_options(const DownstreamSpec& s) {
   o.seeds = s.seeds;
   o.adjust = s.adjust;
   o.test = s.test;
+  o.classifier.epochs = s.epochs;
+  // validations cannot outnumber epochs (classifier.h)
+  o.classifier.checkpoints = std::min(o.classifier.checkpoints, o.classifier.epochs);
+  return o;
+}
+
+downstream::AdherenceOptions to_options(const AdherenceSpec& s) {
+  downstream::AdherenceOptions o;
+  o.seeds = s.seeds;
+  o.label_field = s.label_field;
+  o.reverse = s.reverse;
+  o.ci_level = s.ci_level;
   o.classifier.epochs = s.epochs;
   // validations cannot outnumber epochs (classifier.h)
   o.classifier.checkpoints = std::min(o.classifier.checkpoints, o.classifier.epochs);

@@ -9,8 +9,9 @@
 namespace medsyn::suites {
 
 const std::vector<std::string>& stage_names() {
-  static const std::vector<std::string> names = {"data",         "train",      "generate", "features", "fidelity",
-                                                 "diversity",    "memorization", "downstream", "compute",  "report"};
+  static const std::vector<std::string> names = {"data",         "train",      "generate",  "features", "fidelity",
+                                                 "diversity",    "memorization", "downstream", "adherence", "compute",
+                                                 "report"};
   return names;
 }
 

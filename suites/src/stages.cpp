@@ -24,6 +24,8 @@ const std::vector<Stage>& stage_table() {
        compute_memorization},
       {"downstream", "data-limited classifiers: real vs real+syn vs syn vs 2xreal", "downstream", plan_downstream,
        compute_downstream},
+      {"adherence", "prompt adherence: CAS on the synthetic images and the reverse CAS on the real test split",
+       "adherence", plan_adherence, compute_adherence},
       {"compute", "engine cost per model (params, FLOPs, wall time, steps, images/s)", "compute", plan_compute,
        compute_compute},
       {"report", "results.json and report/ (always rebuilt from the units)", "", nullptr, nullptr},

@@ -154,11 +154,11 @@ std::vector<SuiteProblem> validate_suite(const ojson& suite, const fs::path& sui
           }
       }
     }
-    if (ev.contains("downstream") && ev["downstream"].is_object() && ev["downstream"].contains("modalities") &&
-        ev["downstream"]["modalities"].is_array())
-      for (std::size_t i = 0; i < ev["downstream"]["modalities"].size(); ++i)
-        c.must_reference(ev["downstream"]["modalities"][i], modalities,
-                         json_path_index(json_path_key(json_path_key(ep, "downstream"), "modalities"), i), "modality");
+    for (const char* key : {"downstream", "adherence"})
+      if (ev.contains(key) && ev[key].is_object() && ev[key].contains("modalities") && ev[key]["modalities"].is_array())
+        for (std::size_t i = 0; i < ev[key]["modalities"].size(); ++i)
+          c.must_reference(ev[key]["modalities"][i], modalities,
+                           json_path_index(json_path_key(json_path_key(ep, key), "modalities"), i), "modality");
   }
   if (suite.contains("gates") && suite["gates"].is_array())
     for (std::size_t i = 0; i < suite["gates"].size(); ++i) {

@@ -186,7 +186,7 @@ TEST_CASE("a command that needs LibTorch runs in medsynbench-torch with the same
 
 TEST_CASE("both executables offer the same commands, options and help", "[cli][startup]") {
   for (const std::string args : {"--help", "metrics --help", "metrics fid --help", "features extract --help", "train --help",
-                                 "generate --help", "memorization --help", "downstream --help", "run --help",
+                                 "generate --help", "memorization --help", "downstream --help", "adherence --help", "run --help",
                                  "suite validate --help", "data --help", "reader-study make --help",
                                  "reader-study analyze --help"}) {
     INFO("--help of: " << args);

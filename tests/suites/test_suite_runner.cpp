@@ -208,6 +208,71 @@ TEST_CASE("run: a rerun computes nothing and one changed option reruns only its 
   CHECK(rep.stages.at("report").computed == 1);
 }
 
+TEST_CASE("run: the adherence stage scores CAS per model and modality into results.json, report and gates",
+          "[suites][runner][adherence]") {
+  test::medmnist_file("breastmnist");  // skips the test when the shared data is missing
+  test::TempDir tmp;
+  write_folder_suite(tmp.path());
+  // The folder suite with prompt adherence only: "gen" holds real images with their own prompts,
+  // "spec" copies the same test images whatever the prompt (its images do not follow the prompts).
+  ordered_json s = ordered_json::parse(read_file_text(tmp / "s.json"));
+  s["name"] = "adherence-test";
+  s["evaluations"] = {{"adherence", {{"seeds", 2}, {"epochs", 1}}}};
+  atomic_write_text(tmp / "s.json", s.dump(2));
+  suites::RunOptions o;
+  o.suite_file = tmp / "s.json";
+  o.out = tmp / "run";
+  o.limit = 24;
+  const auto first = suites::run_suite(o);
+  CHECK(first.stages.at("adherence").computed == 2);
+  CHECK(computed(first) == 2 + 2 + 2);  // data (2), generate (2), adherence (2)
+  const auto r = reports::load_results(tmp / "run" / "results.json");  // schema + semantic checks
+  for (const char* model : {"gen", "spec"}) {
+    INFO(model);
+    const auto& e = r.adherence.at(model).at("breast_ultrasound");
+    CHECK(e.n_synthetic == 12);
+    CHECK(e.n_used == 12);  // every prompt is a training prompt naming a class
+    CHECK(e.seeds == 2);
+    for (const auto* x : {&e.cas.accuracy, &e.cas.auroc, &e.real.accuracy, &e.reverse.accuracy}) {
+      CHECK(x->has_value());
+      CHECK(x->ci_method == "t over seeds");
+      CHECK(x->ci_level == 0.95);
+    }
+    CHECK(e.cas.classes.size() == 2);
+    CHECK(e.cas.worst() != nullptr);
+    CHECK(!e.results_json.empty());
+    CHECK(fs::exists(tmp / "run" / e.results_json));
+  }
+  // The real-trained classifiers are shared by the models of a modality (same seed, same data):
+  // the real reference is identical, so CAS differences between models are paired.
+  CHECK(r.adherence.at("gen").at("breast_ultrasound").real.accuracy.value ==
+        r.adherence.at("spec").at("breast_ultrasound").real.accuracy.value);
+  const std::string md = read_file_text(tmp / "run" / "report" / "report.md");
+  CHECK(md.find("Prompt adherence (Classification Accuracy Score)") != std::string::npos);
+  CHECK(read_file_text(tmp / "run" / "report" / "metrics.csv").find("adherence,gen,generalist,breast_ultrasound,cas_accuracy") !=
+        std::string::npos);
+  // compare and gates know the adherence numbers.
+  const std::string rj = test::shell_quote((tmp / "run" / "results.json").string());
+  auto cr = test::run_cli("compare " + rj + " " + rj + " --json");
+  INFO(cr.err);
+  REQUIRE(cr.exit_code == 0);
+  int adherence_deltas = 0;
+  const json compared = json::parse(cr.out);
+  for (const auto& d : compared["deltas"])
+    if (d["metric"].get<std::string>().rfind("adherence.", 0) == 0) {
+      CHECK(d["verdict"] == "unchanged");
+      ++adherence_deltas;
+    }
+  CHECK(adherence_deltas >= 2 * 8);
+  atomic_write_text(tmp / "gates.json", R"([{"metric": "adherence.cas_accuracy", "op": ">=", "value": 0},
+    {"name": "impossible", "metric": "adherence.real_accuracy", "model": "gen", "op": ">", "value": 1}])");
+  cr = test::run_cli("compare " + rj + " " + rj + " --gates " + test::shell_quote((tmp / "gates.json").string()));
+  CHECK(cr.exit_code == 1);
+  CHECK((cr.out + cr.err).find("impossible") != std::string::npos);
+  // A rerun computes nothing.
+  CHECK(computed(suites::run_suite(o)) == 0);
+}
+
 TEST_CASE("run: kill -9 inside a stage then --resume gives the same results.json", "[suites][runner][resume]") {
   test::medmnist_file("breastmnist");  // skips the test when the shared data is missing
   test::TempDir tmp;

@@ -162,6 +162,15 @@ TEST_CASE("specs: defaults are the libraries' option defaults", "[suites][units]
   CHECK(w.test == wl.test);
   CHECK(w.classifier.epochs == wl.classifier.epochs);
 
+  const downstream::AdherenceOptions al;
+  const auto a = to_options(AdherenceSpec{});
+  CHECK(a.seeds == al.seeds);
+  CHECK(a.label_field == al.label_field);
+  CHECK(a.reverse == al.reverse);
+  CHECK(a.ci_level == al.ci_level);
+  CHECK(a.classifier.epochs == al.classifier.epochs);
+  CHECK(a.classifier.checkpoints == al.classifier.checkpoints);
+
   const engine::CostOptions cl;
   const auto c = to_options(ComputeSpec{});
   CHECK(c.measure == cl.measure);
@@ -173,6 +182,12 @@ TEST_CASE("specs: defaults are the libraries' option defaults", "[suites][units]
   CHECK(to_json(memorization_spec_from_json(json::object(), "$")) == to_json(MemorizationSpec{}));
   CHECK(to_json(downstream_spec_from_json(json::object(), "$")) == to_json(DownstreamSpec{}));
   CHECK(to_json(compute_spec_from_json(json::object(), "$")) == to_json(ComputeSpec{}));
+  CHECK(to_json(adherence_spec_from_json(json::object(), "$")) == to_json(AdherenceSpec{}));
+}
+
+TEST_CASE("adherence matches prompts as the engine normalises them", "[suites][units][adherence]") {
+  for (const std::string p : {"breast ultrasound, malignant", "  Breast   Ultrasound,\tMALIGNANT \n", "", " ", "a\u00e9 B"})
+    CHECK(downstream::normalise_adherence_prompt(p) == engine::normalise_prompt(p));
 }
 
 TEST_CASE("specs: a bad value is an InputError naming its JSON path", "[suites][units][specs]") {
@@ -193,6 +208,12 @@ TEST_CASE("specs: a bad value is an InputError naming its JSON path", "[suites][
   CHECK(message([] { memorization_spec_from_json({{"colour", 1}}, "$.m"); }).find("$.m.colour: unknown key") != std::string::npos);
   CHECK(message([] { compute_spec_from_json({{"measure_steps", 0}}, "$.c"); }).find("$.c.measure_steps: must be at least 1") !=
         std::string::npos);
+  CHECK(message([] { adherence_spec_from_json({{"seeds", 0}}, "$.a"); }).find("$.a.seeds: must be at least 1") != std::string::npos);
+  CHECK(message([] { adherence_spec_from_json({{"ci_level", 1.5}}, "$.a"); }).find("$.a.ci_level: out of range") != std::string::npos);
+  CHECK(message([] { adherence_spec_from_json({{"label_field", ""}}, "$.a"); }).find("$.a.label_field: must not be empty") !=
+        std::string::npos);
+  CHECK(message([] { adherence_spec_from_json({{"fractions", {0.5}}}, "$.a"); }).find("$.a.fractions: unknown key") !=
+        std::string::npos);
 }
 
 TEST_CASE("unit keys: every spec field is in the key, planning fields are not", "[suites][units][specs]") {
@@ -200,6 +221,7 @@ TEST_CASE("unit keys: every spec field is in the key, planning fields are not", 
   check_every_field_keyed<DiversitySpec>("diversity", diversity_spec_from_json);
   check_every_field_keyed<MemorizationSpec>("memorization", memorization_spec_from_json);
   check_every_field_keyed<DownstreamSpec>("downstream", downstream_spec_from_json);
+  check_every_field_keyed<AdherenceSpec>("adherence", adherence_spec_from_json);
   check_every_field_keyed<ComputeSpec>("compute", compute_spec_from_json);
   // inputs and names are keyed too
   const auto a = make_unit("diversity", "m-x", {{"pairs", 3}}, {{"dataset", "h"}});
@@ -232,10 +254,10 @@ TEST_CASE("unit.json round-trips and rejects a description that does not match i
 
 TEST_CASE("the stage list: names in order, parse_stage_list names the unknown stage", "[suites][units]") {
   const auto& names = stage_names();
-  REQUIRE(names.size() == 10);
+  REQUIRE(names.size() == 11);
   CHECK(names.front() == "data");
   CHECK(names.back() == "report");
-  CHECK(stage_list(",") == "data,train,generate,features,fidelity,diversity,memorization,downstream,compute,report");
+  CHECK(stage_list(",") == "data,train,generate,features,fidelity,diversity,memorization,downstream,adherence,compute,report");
   CHECK(parse_stage_list("generate,,fidelity") == std::vector<std::string>{"generate", "fidelity"});
   try {
     parse_stage_list("fidelity,colour");

@@ -4,9 +4,10 @@
 // regression gates. docs/reports.md is the user-facing description of the rules below.
 //
 // Entries compared: every metric object of `results` (metric name as is), memorization
-// `fraction_memorized` ("memorization.fraction_memorized") and every downstream point
-// ("downstream.<metric>", with arm and fraction), matched by (section, model, modality, metric,
-// arm, fraction).
+// `fraction_memorized` ("memorization.fraction_memorized"), every downstream point
+// ("downstream.<metric>", with arm and fraction) and the prompt-adherence numbers
+// ("adherence.cas_accuracy", "adherence.reverse_auroc", ...: AdherenceEntry::metrics()), matched by
+// (section, model, modality, metric, arm, fraction).
 //
 // Verdict rules (direction from the metric table: lower-is-better for FID, KID, MS-SSIM, fraction
 // memorized; higher-is-better for precision, recall, AUROC...):
@@ -50,7 +51,7 @@ enum class VerdictRule { delta_ci, overlap };
 VerdictRule parse_verdict_rule(const std::string& s);  // "delta-ci" | "overlap"; InputError otherwise
 
 struct Entry {
-  std::string section;  // "results" | "memorization" | "downstream"
+  std::string section;  // "results" | "memorization" | "downstream" | "adherence"
   std::string model, kind, modality, metric, arm;  // metric qualified: "fid", "memorization.fraction_memorized", ...
   double fraction = kNaN;                          // downstream only
   Estimate m;

@@ -3,7 +3,7 @@
 //
 // Files written to the output folder (all atomically; same input -> byte-identical files, no
 // timestamps other than the run's own provenance):
-//   report.md                 summary, quality tables, memorization, downstream, compute, notes
+//   report.md                 summary, quality tables, memorization, downstream, adherence, compute, notes
 //   tables.tex                booktabs tables (quality per modality with CIs, best in bold; compute)
 //   metrics.csv               every number of the file, one row each (see metrics_csv)
 //   index.html                self-contained: inline CSS, every figure as a data:image/png;base64

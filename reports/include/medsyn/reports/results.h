@@ -12,7 +12,7 @@
 //  - Display order: models and modalities in the order of the file's "models" / "modalities"
 //    objects (modalities only named by models follow, first seen first).
 //  - Semantic rules (each error names its JSON path): every model under results / samples /
-//    memorization / downstream / compute.models is declared in "models"; every modality of a
+//    memorization / downstream / adherence / compute.models is declared in "models"; every modality of a
 //    model's entries is one the model covers; with a "modalities" section, every modality a model
 //    covers is declared there; downstream fractions increase within an arm.
 // Loading never throws on the first problem: it collects every error and throws one InputError
@@ -94,6 +94,30 @@ struct DownstreamEntry {
   std::vector<DownstreamComparison> comparisons;
 };
 
+// Prompt adherence (downstream/adherence.h; results.json "adherence").
+struct AdherenceClass {
+  std::string name;
+  long long label = -1, n = -1;
+  Estimate accuracy, auroc;  // recall of the class (t over seeds); one-vs-rest ensemble AUROC (DeLong)
+};
+struct AdherenceScoresEntry {
+  long long n = -1, n_train = -1;
+  Estimate accuracy, balanced_accuracy, auroc, auroc_delong;
+  std::vector<AdherenceClass> classes;
+  std::string worst_class;  // "" = none
+  const AdherenceClass* worst() const;
+};
+struct AdherenceEntry {
+  std::string label_field, results_json;
+  long long seeds = -1, n_synthetic = -1, n_used = -1;
+  AdherenceScoresEntry cas, real, reverse;  // cas: real-trained on synthetic; real: on the real test split
+  // The comparable numbers, named as compare and metrics.csv name them ("adherence.<name>"):
+  // cas_accuracy, cas_balanced_accuracy, cas_auroc, cas_auroc_delong, cas_worst_class_accuracy,
+  // real_accuracy, real_auroc, reverse_accuracy, reverse_balanced_accuracy, reverse_auroc,
+  // reverse_auroc_delong (absent estimates left out).
+  std::vector<std::pair<std::string, Estimate>> metrics() const;
+};
+
 // Intensity/colour comparison of a generated set with the real set (metrics/intensity.h).
 struct IntensityRow {
   std::string channel;  // "all", "gray", "red", "green", "blue", ...
@@ -142,6 +166,7 @@ struct Results {
   std::map<std::string, std::map<std::string, IntensityEntry>> intensity;          // model -> modality
   std::map<std::string, std::map<std::string, MemorizationEntry>> memorization;    // model -> modality
   std::map<std::string, std::map<std::string, DownstreamEntry>> downstream;        // model -> modality
+  std::map<std::string, std::map<std::string, AdherenceEntry>> adherence;          // model -> modality
   std::map<std::string, ComputeEntry> compute;  // model -> cost
   std::map<std::string, std::map<std::string, FeatureFiles>> features;  // model -> modality
   std::string compute_device;

@@ -17,6 +17,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "medsyn/downstream/adherence.h"
 #include "medsyn/downstream/experiment.h"
 #include "medsyn/engine/engine.h"
 #include "medsyn/memorization/audit.h"
@@ -81,6 +82,19 @@ struct DownstreamSpec {
   int epochs = downstream::ClassifierOptions{}.epochs;
 };
 
+// Prompt adherence: CAS (real-trained classifiers on the synthetic images, against the classes
+// their prompts name) and the reverse CAS (downstream/adherence.h).
+struct AdherenceSpec {
+  // planning: the modalities scored; absent = every modality whose real records all carry
+  // integer labels (>= 2 classes), as for downstream
+  std::optional<std::vector<std::string>> modalities;
+  int seeds = downstream::AdherenceOptions{}.seeds;
+  int epochs = downstream::ClassifierOptions{}.epochs;
+  std::string label_field = downstream::AdherenceOptions{}.label_field;
+  bool reverse = downstream::AdherenceOptions{}.reverse;
+  double ci_level = downstream::AdherenceOptions{}.ci_level;
+};
+
 struct ComputeSpec {
   bool measure = engine::CostOptions{}.measure;
   int measure_steps = engine::CostOptions{}.measure_steps;
@@ -92,6 +106,7 @@ struct EvaluationSpecs {
   std::optional<DiversitySpec> diversity;
   std::optional<MemorizationSpec> memorization;
   std::optional<DownstreamSpec> downstream;
+  std::optional<AdherenceSpec> adherence;
   std::optional<ComputeSpec> compute;
 };
 
@@ -102,6 +117,7 @@ FidelitySpec fidelity_spec_from_json(const nlohmann::json& j, const std::string&
 DiversitySpec diversity_spec_from_json(const nlohmann::json& j, const std::string& where);
 MemorizationSpec memorization_spec_from_json(const nlohmann::json& j, const std::string& where);
 DownstreamSpec downstream_spec_from_json(const nlohmann::json& j, const std::string& where);
+AdherenceSpec adherence_spec_from_json(const nlohmann::json& j, const std::string& where);
 ComputeSpec compute_spec_from_json(const nlohmann::json& j, const std::string& where);
 // `evaluations` of a suite file; `where` = "FILE: $.evaluations".
 EvaluationSpecs evaluation_specs_from_json(const nlohmann::json& j, const std::string& where);
@@ -111,6 +127,7 @@ nlohmann::json to_json(const FidelitySpec& s);
 nlohmann::json to_json(const DiversitySpec& s);
 nlohmann::json to_json(const MemorizationSpec& s);
 nlohmann::json to_json(const DownstreamSpec& s);
+nlohmann::json to_json(const AdherenceSpec& s);
 nlohmann::json to_json(const ComputeSpec& s);
 
 // The fields that only decide which units exist (left out of unit specs).
@@ -128,6 +145,7 @@ metrics::FidelityOptions to_options(const FidelitySpec& s);
 metrics::DiversityOptions to_options(const DiversitySpec& s);  // ms_ssim.scales: see DiversitySpec::scales
 memorization::AuditOptions to_options(const MemorizationSpec& s);
 downstream::DownstreamOptions to_options(const DownstreamSpec& s);
+downstream::AdherenceOptions to_options(const AdherenceSpec& s);
 engine::CostOptions to_options(const ComputeSpec& s);
 
 }  // namespace medsyn::suites

@@ -66,7 +66,7 @@ struct Suite {
   nlohmann::ordered_json report = nlohmann::ordered_json::object();
   nlohmann::ordered_json json;      // the whole file
 
-  // "fidelity" | "diversity" | "memorization" | "downstream" | "compute"; "" = true.
+  // "fidelity" | "diversity" | "memorization" | "downstream" | "adherence" | "compute"; "" = true.
   bool has_evaluation(const std::string& name) const;
   const DatasetSpec& dataset(const std::string& name) const;
   const ModalitySpec& modality(const std::string& name) const;
