@@ -1,4 +1,4 @@
-// `medsynbench features extract` and `medsynbench metrics fidelity`.
+// `medsynbench features extract`, `medsynbench metrics fidelity` and `medsynbench metrics clip-score`.
 // The work lives in the metrics library (feature_extract.h, fidelity.h); this file parses options.
 #include <filesystem>
 #include <iomanip>
@@ -8,11 +8,15 @@
 
 #include "commands.h"
 #include "medsyn/core/error.h"
+#include "medsyn/core/hashing.h"
 #include "medsyn/core/json.h"
 #include "medsyn/core/manifest.h"
+#include "medsyn/core/provenance.h"
+#include "medsyn/metrics/clip_score.h"
 #include "medsyn/metrics/extractor.h"
 #include "medsyn/metrics/feature_extract.h"
 #include "medsyn/metrics/fidelity.h"
+#include "medsyn/core/feature_space.h"
 #include "medsyn/metrics/stats.h"
 #include "medsyn/core/torch_bridge.h"
 
@@ -28,7 +32,7 @@ using metrics::FidelityReport;
 // Preprocessing overrides shared by every command that takes --extractor. Each flag sets the
 // query option of the same name on the spec (docs/features.md, "Preprocessing options").
 struct PreprocessFlags {
-  std::string size, filter, antialias, range, channels, clamp, mean, std;
+  std::string size, filter, antialias, range, channels, clamp, mean, std, crop, uint8;
   void add(CLI::App* cmd) {
     cmd->add_option("--size", size, "Network input size N or HxW (spec option size=)");
     cmd->add_option("--filter", filter, "Resize filter: nearest|bilinear|bicubic|area|lanczos (filter=)");
@@ -38,11 +42,14 @@ struct PreprocessFlags {
     cmd->add_option("--clamp", clamp, "1|0: clamp to [0,1] after resizing (clamp=)");
     cmd->add_option("--mean", mean, "Per-channel mean subtracted after the range, M or M,M,M (mean=)");
     cmd->add_option("--std", std, "Per-channel std divided after the mean, S or S,S,S (std=)");
+    cmd->add_option("--crop", crop, "center|none: crop the centred square before resizing (crop=)");
+    cmd->add_option("--uint8", uint8, "1|0: resize 8-bit values as Pillow does for L/RGB images (uint8=)");
   }
   std::string apply(const std::string& spec) const {
     const std::map<std::string, std::string> o = {{"size", size},   {"filter", filter}, {"antialias", antialias},
                                                   {"range", range}, {"channels", channels}, {"clamp", clamp},
-                                                  {"mean", mean},   {"std", std}};
+                                                  {"mean", mean},   {"std", std},           {"crop", crop},
+                                                  {"uint8", uint8}};
     bool any = false;
     for (const auto& [k, v] : o) any = any || !v.empty();
     return any ? with_spec_options(spec, o) : spec;
@@ -142,9 +149,11 @@ void run_fidelity(const FidelityArgs& a) {
   for (const auto& m : rep.modalities) {
     std::cout << m.modality << "  (real " << m.n_real << ", synthetic " << m.n_synthetic << ", dim " << m.dim
               << ")\n";
-    std::cout << "  FID        " << format_estimate(m.fid, 4) << "\n";
-    std::cout << "  FID (population, bias-corrected) " << format_estimate(m.fid_population, 4) << "\n";
-    std::cout << "  FID floor  " << format_estimate(m.fid_real_floor, 4) << "  (real half vs real half, " << m.floor_n_a
+    // FID in an Inception space, FD (Fréchet distance in the extractor's space) in any other.
+    const std::string fd = is_inception_feature_space(rep.extractor_id) ? "FID" : "FD ";
+    std::cout << "  " << fd << "        " << format_estimate(m.fid, 4) << "\n";
+    std::cout << "  " << fd << " (population, bias-corrected) " << format_estimate(m.fid_population, 4) << "\n";
+    std::cout << "  " << fd << " floor  " << format_estimate(m.fid_real_floor, 4) << "  (real half vs real half, " << m.floor_n_a
               << " + " << m.floor_n_b << "; bias-corrected " << format_estimate(m.fid_real_floor_population, 4)
               << ")\n";
     std::cout << "  KID        " << format_estimate(m.kid, 6) << "  (std over subsets " << m.kid_std << ")\n";
@@ -161,6 +170,93 @@ void run_fidelity(const FidelityArgs& a) {
   for (const auto& s : rep.skipped) std::cout << "skipped: " << s << "\n";
 }
 
+// ---- metrics clip-score ----
+struct ClipScoreArgs {
+  std::string images, spec, embeddings, prompts, modality, split, device = "cpu", cache_dir;
+  int bootstrap = 1000, batch = 64;
+  double ci = 0.95;
+  std::uint64_t seed = 0;
+  bool no_cache = false, json = false;
+  PreprocessFlags pre;
+};
+
+void run_clip_score(const ClipScoreArgs& a) {
+  if (a.bootstrap < 0) throw InputError("--bootstrap must be >= 0, got " + std::to_string(a.bootstrap));
+  if (!(a.ci > 0 && a.ci < 1)) throw InputError("--ci must be in (0, 1), got " + std::to_string(a.ci));
+  // The prompt file first: its errors cost no image decoding.
+  const metrics::PromptEmbeddings pe = metrics::read_prompt_embeddings(a.embeddings, a.prompts);
+  const std::string device = validate_device(a.device);
+  const std::string spec = a.pre.apply(a.spec);
+  auto ex = make_extractor(spec, device);
+  const Dataset ds = load_dataset(a.images);
+  const std::vector<Record> recs = ds.select(a.modality, a.split);
+  if (recs.empty())
+    throw InputError(a.images + ": no images" + (a.modality.empty() ? "" : " of modality '" + a.modality + "'") +
+                     (a.split.empty() ? "" : " in split '" + a.split + "'"));
+  // Prompts are checked before extraction (a missing one fails fast).
+  for (const auto& r : recs) {
+    if (r.prompt.empty()) throw InputError(a.images + ": " + r.path + ": the image has no prompt (manifest field 'prompt')");
+    if (!pe.index.count(r.prompt))
+      throw InputError(pe.file.string() + ": no embedding for the prompt '" + r.prompt + "' of image " + r.path);
+  }
+  ExtractOptions eo;
+  eo.batch = a.batch;
+  eo.use_cache = !a.no_cache;
+  eo.cache_dir = a.cache_dir;
+  const FeatureResult fr = extract_features(ds, recs, *ex, eo);
+  metrics::ClipScoreInput in;
+  in.features = fr.features;
+  for (const auto& r : recs) {
+    in.prompts.push_back(r.prompt);
+    in.modalities.push_back(r.modality);
+    in.labels.push_back(!r.label_name.empty() ? r.label_name : r.label ? std::to_string(*r.label) : std::string());
+    in.names.push_back((ds.root / r.path).string());
+  }
+  metrics::ClipScoreOptions o;
+  o.bootstrap = a.bootstrap;
+  o.ci_level = a.ci;
+  o.seed = a.seed;
+  const auto groups = metrics::clip_scores(in, pe, o);
+  if (a.json) {
+    json j;
+    j["schema"] = "medsynbench.clip-score/1";
+    j["images"] = {{"dataset", a.images}, {"manifest_sha256", manifest_hash(ds.root)}, {"modality", a.modality},
+                   {"split", a.split}, {"n", recs.size()}};
+    j["extractor"] = {{"spec", spec}, {"id", ex->id()}, {"weights_sha256", ex->weights_hash()},
+                      {"preprocessing", ex->input_spec().describe()}, {"dim", ex->dim()}};
+    j["prompt_embeddings"] = {{"file", pe.file.string()}, {"sha256", sha256_file(pe.file)},
+                              {"prompts_file", pe.prompts_file.string()}, {"prompts", pe.prompts.size()},
+                              {"dim", pe.dim}};
+    j["options"] = {{"bootstrap", a.bootstrap}, {"ci_level", a.ci}, {"seed", a.seed}};
+    json mods = json::object();
+    for (const auto& g : groups) {
+      if (g.label.empty()) {
+        mods[g.modality] = metrics::clip_score_group_to_json(g);
+        mods[g.modality]["classes"] = json::object();
+      } else {
+        mods[g.modality]["classes"][g.label] = metrics::clip_score_group_to_json(g);
+      }
+    }
+    j["modalities"] = mods;
+    j["provenance"] = provenance_json({{"device", device},
+                                       {"seeds", {{"bootstrap", a.seed}}},
+                                       {"inputs",
+                                        {{"manifest_sha256", manifest_hash(ds.root)},
+                                         {"prompt_embeddings_sha256", sha256_file(pe.file)},
+                                         {"weights_sha256", ex->weights_hash()}}}});
+    print_json(j);
+    return;
+  }
+  std::cout << "extractor " << ex->id() << "  (" << ex->input_spec().describe() << ")\n";
+  std::cout << "prompt embeddings " << pe.file.string() << "  (" << pe.prompts.size() << " prompts, dim " << pe.dim
+            << ")\n";
+  std::cout << "CLIP score = mean of 100 x max(cos, 0); w=2.5: CLIP-S of Hessel et al. 2021\n\n";
+  for (const auto& g : groups)
+    std::cout << (g.label.empty() ? g.modality : "  " + g.modality + " / " + g.label) << "  n " << g.n << "  score "
+              << format_estimate(g.clip_score, 2) << "  w=2.5 " << format_estimate(g.clip_score_w25, 4)
+              << "  mean cos " << g.mean_cosine << "\n";
+}
+
 }  // namespace
 
 void register_features_commands(CLI::App& root) {
@@ -170,7 +266,7 @@ void register_features_commands(CLI::App& root) {
   auto* ex = features->add_subcommand("extract", "Extract N x D float32 features (.npy + .npy.json sidecar)");
   ex->add_option("dataset", ea->dataset, "Dataset folder (with manifest.jsonl)")->required();
   ex->add_option("--extractor", ea->spec,
-                 "torchscript:PATH[?opts] | torchscript-preset:clean-fid-inception:PATH | builtin:pixels[:SIZE]")
+                 "torchscript:PATH[?opts] | torchscript-preset:{clean-fid-inception,cmmd-clip,dgm-dinov2}:PATH | builtin:pixels[:SIZE]")
       ->required();
   ex->add_option("--out", ea->out, "Output features file F.npy (sidecar F.npy.json)");
   ex->add_option("--stats-out", ea->stats_out,
@@ -210,6 +306,35 @@ void register_features_commands(CLI::App& root) {
   fi->add_flag("--json", fa->json, "Print JSON");
   fa->pre.add(fi);
   fi->callback([fa] { run_fidelity(*fa); });
+
+  // ---- metrics clip-score ----
+  auto ca = std::make_shared<ClipScoreArgs>();
+  auto* cs = metrics->add_subcommand(
+      "clip-score",
+      "CLIP-style prompt alignment from your own towers: mean 100 x max(cos(image, prompt), 0) per modality and "
+      "class, with the w=2.5 CLIP-S variant and bootstrap CIs (docs/metrics.md)");
+  cs->add_option("--images", ca->images, "Generated images: dataset folder or manifest.jsonl (prompt, modality, label)")
+      ->required();
+  cs->add_option("--extractor", ca->spec,
+                 "Image tower: torchscript:PATH?... or torchscript-preset:cmmd-clip:PATH (see `features extract --help`)")
+      ->required();
+  cs->add_option("--prompt-embeddings", ca->embeddings,
+                 "Text tower output: E.json {prompt: [numbers]} or E.npy (N x d) with a prompt list")
+      ->required();
+  cs->add_option("--prompts", ca->prompts,
+                 "Prompt list for a .npy: one per line (or a .json array); default E.npy.prompts.txt");
+  cs->add_option("--modality", ca->modality, "Only this modality");
+  cs->add_option("--split", ca->split, "Only images of this split");
+  cs->add_option("--bootstrap", ca->bootstrap, "Bootstrap resamples for the CIs (0 = no CIs)")->capture_default_str();
+  cs->add_option("--ci", ca->ci, "CI level")->capture_default_str();
+  cs->add_option("--seed", ca->seed, "Bootstrap seed")->capture_default_str();
+  cs->add_option("--batch", ca->batch, "Images per forward pass")->capture_default_str();
+  add_device_option(cs, ca->device);
+  cs->add_flag("--no-cache", ca->no_cache, "Neither read nor write the feature cache");
+  cs->add_option("--cache-dir", ca->cache_dir, "Cache root (default $MEDSYN_CACHE_DIR or ~/.cache/medsynbench)");
+  cs->add_flag("--json", ca->json, "Print JSON");
+  ca->pre.add(cs);
+  cs->callback([ca] { run_clip_score(*ca); });
 }
 
 }  // namespace medsyn::cli

@@ -73,7 +73,8 @@ void register_report_command(CLI::App& root) {
 rep::PairedDelta paired_fid(int replicates, std::vector<std::string>& notes) {
   return [replicates, &notes](const rep::Results& base, const rep::Results& cand, const rep::Entry& b,
                               const rep::Entry& c) -> std::optional<Estimate> {
-    if (replicates <= 0 || b.section != "results" || b.metric != "fid_population") return std::nullopt;
+    if (replicates <= 0 || b.section != "results" || (b.metric != "fid_population" && b.metric != "fd_population"))
+      return std::nullopt;
     auto files = [](const rep::Results& r, const rep::Entry& e) -> const rep::FeatureFiles* {
       auto m = r.features.find(e.model);
       if (m == r.features.end()) return nullptr;
@@ -123,7 +124,7 @@ void register_compare_command(CLI::App& root) {
   c->add_option("--rule", a->rule, "Verdict rule: delta-ci (CI of the difference excludes 0) | overlap (CIs do not overlap)")
       ->capture_default_str();
   c->add_option("--paired-replicates", a->paired_replicates,
-                "Bootstrap replicates of the paired FID difference (fid_population; 0 = unpaired, by --rule)")
+                "Bootstrap replicates of the paired FID difference (fid_population or fd_population; 0 = unpaired, by --rule)")
       ->capture_default_str();
   c->add_flag("--json", a->json, "Print JSON");
   c->callback([a] {

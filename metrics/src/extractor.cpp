@@ -12,6 +12,7 @@
 #include "medsyn/core/parse.h"
 #include "medsyn/core/json.h"
 #include "medsyn/core/torch_bridge.h"
+#include "pil_resample8.h"
 
 namespace medsyn {
 
@@ -121,7 +122,7 @@ std::unique_ptr<FeatureExtractor> make_pixels(const std::string& spec, const std
   apply_input_options(s, options, where);
   if (!options.empty())
     throw InputError(where + ": unknown option '" + options.begin()->first +
-                     "' (builtin:pixels takes size, filter, antialias, range, channels, clamp, mean, std)");
+                     "' (builtin:pixels takes size, filter, antialias, range, channels, clamp, mean, std, crop, uint8)");
   if (s.height <= 0 || s.width <= 0) throw InputError(where + ": size must be positive");
   return std::make_unique<PixelsExtractor>(std::move(s));
 }
@@ -129,10 +130,12 @@ std::unique_ptr<FeatureExtractor> make_pixels(const std::string& spec, const std
 }  // namespace
 
 std::string InputSpec::describe() const {
+  // The crop and 8-bit flags appear only when set, so the descriptions (and cache keys) of
+  // extractors without them are what they always were.
   std::string s = std::to_string(channels) + "x" + (height > 0 ? std::to_string(height) : "native") + "x" +
-                  (width > 0 ? std::to_string(width) : "native") + " " + to_string(filter) +
-                  (antialias ? "(antialias)" : "") + (clamp ? " clamp" : "") + " range[" + fmt_float(value_min) +
-                  "," + fmt_float(value_max) + "]";
+                  (width > 0 ? std::to_string(width) : "native") + (center_crop ? " center-crop" : "") + " " +
+                  to_string(filter) + (resample_uint8 ? "(pillow-uint8)" : antialias ? "(antialias)" : "") +
+                  (clamp ? " clamp" : "") + " range[" + fmt_float(value_min) + "," + fmt_float(value_max) + "]";
   if (!mean.empty() || !std.empty()) s += " norm(mean=" + join_floats(mean) + ",std=" + join_floats(std) + ")";
   return s;
 }
@@ -144,6 +147,8 @@ nlohmann::json input_spec_to_json(const InputSpec& spec) {
   j["width"] = spec.width;
   j["filter"] = to_string(spec.filter);
   j["antialias"] = spec.antialias;
+  j["center_crop"] = spec.center_crop;
+  j["resample_uint8"] = spec.resample_uint8;
   j["clamp"] = spec.clamp;
   j["range"] = {spec.value_min, spec.value_max};
   j["mean"] = spec.mean;
@@ -155,8 +160,23 @@ nlohmann::json input_spec_to_json(const InputSpec& spec) {
 Image preprocess(const Image& img, const InputSpec& spec) {
   if (img.empty()) throw InputError("preprocess: empty image");
   Image out = to_channels(img, spec.channels);
+  if (spec.center_crop && out.height != out.width) {
+    const int l = std::min(out.height, out.width);
+    const int top = (out.height - l) / 2, left = (out.width - l) / 2;
+    Image sq(out.channels, l, l);
+    for (int c = 0; c < out.channels; ++c)
+      for (int y = 0; y < l; ++y)
+        std::copy_n(out.plane(c) + static_cast<std::size_t>(top + y) * out.width + left, l,
+                    sq.plane(c) + static_cast<std::size_t>(y) * l);
+    out = std::move(sq);
+  }
   const int h = spec.height > 0 ? spec.height : out.height;
   const int w = spec.width > 0 ? spec.width : out.width;
+  if (spec.resample_uint8) {  // clipped to 0..255 by construction
+    if (h != out.height || w != out.width) return detail::pil_resize_uint8(out, h, w, spec.filter);
+    detail::quantize_uint8(out);
+    return out;
+  }
   if (h != out.height || w != out.width) {
     out = resize(out, h, w, spec.filter, spec.antialias);
     if (spec.clamp)
@@ -236,6 +256,11 @@ void apply_input_options(InputSpec& spec, std::map<std::string, std::string>& op
   });
   take("antialias", [&](const std::string& v) { spec.antialias = parse_bool(v, "antialias", where); });
   take("clamp", [&](const std::string& v) { spec.clamp = parse_bool(v, "clamp", where); });
+  take("crop", [&](const std::string& v) {
+    if (v != "center" && v != "none") throw InputError(where + ": option 'crop=" + v + "': expected center or none");
+    spec.center_crop = v == "center";
+  });
+  take("uint8", [&](const std::string& v) { spec.resample_uint8 = parse_bool(v, "uint8", where); });
   take("channels", [&](const std::string& v) {
     spec.channels = parse_int(v, "channels", where, 1, 3);
     if (spec.channels == 2) throw InputError(where + ": option 'channels=2': expected 1 or 3");
@@ -257,6 +282,10 @@ void apply_input_options(InputSpec& spec, std::map<std::string, std::string>& op
     if (!v->empty() && v->size() != 1 && static_cast<int>(v->size()) != spec.channels)
       throw InputError(where + ": options 'mean'/'std' need 1 or " + std::to_string(spec.channels) +
                        " values (one per channel), got " + std::to_string(v->size()));
+  if (spec.resample_uint8 && spec.filter != ResizeFilter::bilinear && spec.filter != ResizeFilter::bicubic &&
+      spec.filter != ResizeFilter::lanczos)
+    throw InputError(where + ": option 'uint8=1' needs filter bilinear, bicubic or lanczos (Pillow's 8-bit resampling), not " +
+                     to_string(spec.filter));
 }
 
 void register_extractor_factory(const std::string& prefix, ExtractorFactory factory) {
@@ -295,7 +324,8 @@ std::unique_ptr<FeatureExtractor> make_extractor(const std::string& spec, const 
     if (spec.rfind(torch_prefix, 0) == 0 && !torch_available()) throw NeedsTorch("extractor '" + spec + "'");
   const std::string body = split_spec_options(spec).body;
   if (body == "builtin:pixels" || body.rfind("builtin:pixels:", 0) == 0) return make_pixels(spec, device);
-  std::string known = "torchscript:PATH, torchscript-preset:clean-fid-inception:PATH, builtin:pixels[:SIZE]";
+  std::string known =
+      "torchscript:PATH, torchscript-preset:{clean-fid-inception,cmmd-clip,dgm-dinov2}:PATH, builtin:pixels[:SIZE]";
   {
     auto& r = registry();
     std::lock_guard<std::mutex> lock(r.mu);

@@ -1,4 +1,5 @@
-// torchscript:PATH and torchscript-preset:clean-fid-inception:PATH extractors (LibTorch).
+// torchscript:PATH and torchscript-preset:{clean-fid-inception,cmmd-clip,dgm-dinov2}:PATH extractors (LibTorch).
+#include <cmath>
 #include <filesystem>
 #include <mutex>
 #include <sstream>
@@ -22,6 +23,7 @@ namespace {
 struct ModelOptions {
   std::string submodule;  // "" = the module itself
   bool flatten = false;
+  bool l2_normalize = false;  // divide each output row by its L2 norm (the CMMD reference's embeddings)
 };
 
 class TorchScriptExtractor final : public FeatureExtractor {
@@ -44,8 +46,9 @@ class TorchScriptExtractor final : public FeatureExtractor {
     if (!mo_.submodule.empty()) {
       if (!module_.hasattr(mo_.submodule) || !module_.attr(mo_.submodule).isModule())
         throw InputError(at_file(path_.string(), "the module has no submodule '" + mo_.submodule + "'" +
-                                                     (preset.empty() ? std::string()
-                                                                     : " (is this inception-2015-12-05.pt?)")));
+                                                     (preset == "clean-fid-inception"
+                                                          ? std::string(" (is this inception-2015-12-05.pt?)")
+                                                          : std::string())));
       target_ = module_.attr(mo_.submodule).toModule();
     } else {
       target_ = module_;
@@ -132,6 +135,17 @@ class TorchScriptExtractor final : public FeatureExtractor {
         if (!std::isfinite(rows[static_cast<std::size_t>(i * d + j)]))
           throw InputError(at_file(path_.string(), "forward() produced NaN or Inf for batch row " +
                                                        std::to_string(i) + " (feature " + std::to_string(j) + ")"));
+    if (mo_.l2_normalize)
+      for (long i = 0; i < n; ++i) {
+        float* r = rows.data() + i * d;
+        double ss = 0;  // in double: the norm of 768 float32 values
+        for (long j = 0; j < d; ++j) ss += static_cast<double>(r[j]) * r[j];
+        if (!(ss > 0))
+          throw InputError(at_file(path_.string(), "forward() returned an all-zero embedding for batch row " +
+                                                       std::to_string(i) + " (cannot L2-normalise it)"));
+        const double inv = 1.0 / std::sqrt(ss);
+        for (long j = 0; j < d; ++j) r[j] = static_cast<float>(r[j] * inv);
+      }
     return rows;
   }
 
@@ -194,6 +208,49 @@ std::unique_ptr<FeatureExtractor> make_torchscript_extractor(const std::string& 
     spec.std = {128.f};
     mo.submodule = "layers";
     mo.flatten = true;
+  } else if (preset == "cmmd-clip") {
+    // The CMMD reference (google-research cmmd/io_util.py + embedding.py; sayakpaul/cmmd-pytorch):
+    //   PIL: crop the centred square (integer box), Image.resize((336, 336), BICUBIC) on the 8-bit
+    //   image, gray tiled to 3 channels, / 255; the model-side resize to 336 is then the identity
+    //   (jax.image.resize / torch interpolate at the same size); CLIP's mean/std; the image
+    //   embedding divided by its L2 norm (scenic's CLIP and cmmd-pytorch both normalise).
+    // The user's module maps 1 x 3 x 336 x 336 to the projected embedding (e.g. a traced
+    // CLIPVisionModelWithProjection returning image_embeds for openai/clip-vit-large-patch14-336).
+    if (!options.empty())
+      throw InputError(where + ": the preset fixes the preprocessing, option '" + options.begin()->first +
+                       "' is not allowed (use torchscript:PATH?... for custom preprocessing)");
+    spec.channels = 3;
+    spec.height = spec.width = 336;
+    spec.center_crop = true;
+    spec.filter = ResizeFilter::bicubic;
+    spec.resample_uint8 = true;
+    spec.clamp = false;  // 8-bit results are within [0,1]
+    spec.mean = {0.48145466f, 0.4578275f, 0.40821073f};  // OPENAI_CLIP_MEAN
+    spec.std = {0.26862954f, 0.26130258f, 0.27577711f};   // OPENAI_CLIP_STD
+    mo.l2_normalize = true;
+  } else if (preset == "dgm-dinov2") {
+    // dgm-eval (dgm_eval/models/dinov2.py DINOv2Encoder.transform, dataloaders.py):
+    //   PIL convert("RGB"), torchvision Resize((224, 224), BICUBIC) = Image.resize on the 8-bit
+    //   image (no crop, aspect not kept), ToTensor (/ 255), Normalize(ImageNet mean, std); the
+    //   features are the model's output as is (get_representations(normalized=False)).
+    //   clean_resize=1 = dgm-eval's --clean_resize: per channel Pillow "F" bicubic on 0..255
+    //   floats, clip(0, 255), / 255 (dgm_eval/resizer.py pil_resize).
+    bool clean = false;
+    if (auto it = options.find("clean_resize"); it != options.end()) {
+      clean = parse_flag(it->second, "clean_resize", where);
+      options.erase(it);
+    }
+    if (!options.empty())
+      throw InputError(where + ": the preset fixes the preprocessing, option '" + options.begin()->first +
+                       "' is not allowed (only clean_resize=0|1; use torchscript:PATH?... for custom preprocessing)");
+    spec.channels = 3;
+    spec.height = spec.width = 224;
+    spec.filter = ResizeFilter::bicubic;
+    spec.antialias = true;
+    spec.resample_uint8 = !clean;
+    spec.clamp = clean;
+    spec.mean = {0.485f, 0.456f, 0.406f};
+    spec.std = {0.229f, 0.224f, 0.225f};
   } else if (!preset.empty()) {
     throw InputError(where + ": unknown preset '" + preset + "'");
   } else {
@@ -208,7 +265,8 @@ std::unique_ptr<FeatureExtractor> make_torchscript_extractor(const std::string& 
     }
     if (!options.empty())
       throw InputError(where + ": unknown option '" + options.begin()->first +
-                       "' (known: size, filter, antialias, range, channels, clamp, mean, std, submodule, flatten)");
+                       "' (known: size, filter, antialias, range, channels, clamp, mean, std, crop, uint8, submodule, "
+                       "flatten)");
     if (spec.height <= 0 || spec.width <= 0)
       throw InputError(where + ": option 'size' is required (the network input size, e.g. ?size=224 or ?size=256x192)");
   }
@@ -217,13 +275,14 @@ std::unique_ptr<FeatureExtractor> make_torchscript_extractor(const std::string& 
 
 namespace {
 
-// "clean-fid-inception:PATH[?opts]" after the "torchscript-preset:" prefix.
+// "NAME:PATH[?opts]" after the "torchscript-preset:" prefix.
 std::unique_ptr<FeatureExtractor> make_preset_extractor(const std::string& rest, const std::string& device) {
   const auto colon = rest.find(':');
   const std::string name = rest.substr(0, colon);
-  if (name != "clean-fid-inception" || colon == std::string::npos)
+  if ((name != "clean-fid-inception" && name != "cmmd-clip" && name != "dgm-dinov2") || colon == std::string::npos)
     throw InputError("extractor 'torchscript-preset:" + rest + "': unknown preset '" + name +
-                     "' (known: torchscript-preset:clean-fid-inception:PATH)");
+                     "' (known: torchscript-preset:clean-fid-inception:PATH, torchscript-preset:cmmd-clip:PATH, "
+                     "torchscript-preset:dgm-dinov2:PATH[?clean_resize=1])");
   return make_torchscript_extractor(rest.substr(colon + 1), device, name);
 }
 

@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "medsyn/core/error.h"
+#include "medsyn/core/feature_space.h"
 #include "medsyn/core/json.h"
 #include "medsyn/core/manifest.h"
 #include "medsyn/core/progress.h"
@@ -196,20 +197,28 @@ nlohmann::json metric_estimate_to_json(const Estimate& m) {
   return j;
 }
 
-nlohmann::json modality_fidelity_to_json(const ModalityFidelity& m, const FidelityOptions& opt) {
+nlohmann::json modality_fidelity_to_json(const ModalityFidelity& m, const FidelityOptions& opt,
+                                         const std::string& extractor_id) {
+  // "fid..." in an Inception space (and with no id: the suite's unit files), "fd..." with the
+  // space named on each object in any other (core/feature_space.h).
+  auto name = [&](const char* fid_name) { return frechet_metric_name(fid_name, extractor_id); };
+  auto frechet = [&](const char* fid_name, const Estimate& e) {
+    json x = metric_estimate_to_json(e);
+    if (!is_inception_feature_space(extractor_id)) x["feature_space"] = extractor_id;
+    return x;
+  };
   json j;
   j["n_real"] = m.n_real;
   j["n_synthetic"] = m.n_synthetic;
   j["dim"] = m.dim;
-  j["fid"] = metric_estimate_to_json(m.fid);
-  j["fid"]["diagnostics"] = json::parse(m.fid_diagnostics_json);
-  j["fid_population"] = metric_estimate_to_json(m.fid_population);
-  j["fid_real_floor"] = metric_estimate_to_json(m.fid_real_floor);
-  j["fid_real_floor"]["n_a"] = m.floor_n_a;
-  j["fid_real_floor"]["n_b"] = m.floor_n_b;
-  j["fid_real_floor_population"] = metric_estimate_to_json(m.fid_real_floor_population);
-  j["fid_real_floor_population"]["n_a"] = m.floor_n_a;
-  j["fid_real_floor_population"]["n_b"] = m.floor_n_b;
+  j[name("fid")] = frechet("fid", m.fid);
+  j[name("fid")]["diagnostics"] = json::parse(m.fid_diagnostics_json);
+  j[name("fid_population")] = frechet("fid_population", m.fid_population);
+  for (const char* floor : {"fid_real_floor", "fid_real_floor_population"}) {
+    j[name(floor)] = frechet(floor, std::string(floor) == "fid_real_floor" ? m.fid_real_floor : m.fid_real_floor_population);
+    j[name(floor)]["n_a"] = m.floor_n_a;
+    j[name(floor)]["n_b"] = m.floor_n_b;
+  }
   j["kid"] = metric_estimate_to_json(m.kid);
   j["kid"]["std"] = finite_or_null(m.kid_std);
   j["kid"]["subsets"] = m.kid_subsets;
@@ -248,7 +257,7 @@ nlohmann::json fidelity_to_json(const FidelityReport& r) {
                   {"kid_subsets", o.kid_subsets}, {"kid_subset_size", o.kid_subset_size},
                   {"device", o.device},           {"batch", o.extract.batch}};
   json mods = json::object();
-  for (const auto& m : r.modalities) mods[m.modality] = modality_fidelity_to_json(m, o);
+  for (const auto& m : r.modalities) mods[m.modality] = modality_fidelity_to_json(m, o, r.extractor_id);
   j["modalities"] = std::move(mods);
   j["skipped"] = r.skipped;
   j["seconds"] = r.seconds;

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "medsyn/core/error.h"
+#include "medsyn/core/feature_space.h"
 
 namespace medsyn::reports {
 
@@ -308,8 +309,22 @@ CompareReport compare_results(const Results& base, const Results& cand, const st
       for (const auto& b : be)
         if (matches(g, b) && !cmap.count(b.key())) keys.push_back(b.key());
       if (keys.empty()) {
-        rep.checks.push_back({g.name, g.metric + "(" + g.model + ", " + g.modality + ")",
-                              "no entry of either file matches this gate (" + g.json_path + ")", false, g.skip_missing});
+        std::string why = "no entry of either file matches this gate (" + g.json_path + ")";
+        // A gate on "fid" where the runs report "fd" (a non-Inception feature space; core/feature_space.h),
+        // or the reverse: say so rather than only "no entry".
+        if (const std::string other = other_frechet_spelling(g.metric); !other.empty()) {
+          Gate alt = g;
+          alt.metric = other;
+          const bool other_present = std::any_of(ce.begin(), ce.end(), [&](const Entry& e) { return matches(alt, e); }) ||
+                                     std::any_of(be.begin(), be.end(), [&](const Entry& e) { return matches(alt, e); });
+          if (other_present)
+            why += ": these results report '" + other + "' instead; " +
+                   (other.rfind("fd", 0) == 0
+                        ? "their feature space is not Inception, so the Fréchet distance is named fd, not fid "
+                          "(docs/metrics.md, FID or FD): name the gate '" + other + "'"
+                        : "their feature space is Inception: name the gate '" + other + "'");
+        }
+        rep.checks.push_back({g.name, g.metric + "(" + g.model + ", " + g.modality + ")", why, false, g.skip_missing});
         if (g.skip_missing) rep.checks.back().passed = true;
         continue;
       }

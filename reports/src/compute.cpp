@@ -11,7 +11,10 @@ ComputeComparison compute_comparison(const Results& r) {
   ComputeComparison c;
   if (r.compute.empty()) return c;
   const auto names = r.metric_names();
-  c.quality_metric = std::find(names.begin(), names.end(), "fid") != names.end() ? "fid" : (names.empty() ? "" : names[0]);
+  // FID, else FD (the same distance outside an Inception space), else the first metric.
+  c.quality_metric = std::find(names.begin(), names.end(), "fid") != names.end()  ? "fid"
+                     : std::find(names.begin(), names.end(), "fd") != names.end() ? "fd"
+                                                                                  : (names.empty() ? "" : names[0]);
   for (const auto& mod : r.modalities)
     if (!models_for(r, mod.name).empty()) c.modalities.push_back(mod.name);
   auto quality = [&](const std::string& model, const std::string& mod) -> std::optional<double> {

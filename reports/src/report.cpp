@@ -39,7 +39,7 @@ std::string safe_name(const std::string& s) {
 std::vector<std::string> table_metrics(const Results& r) {
   std::vector<std::string> out;
   const auto present = r.metric_names();
-  for (const char* m : {"fid", "fid_population", "kid", "cmmd", "precision", "recall", "ms_ssim", "vendi"})
+  for (const char* m : {"fid", "fd", "fid_population", "fd_population", "kid", "cmmd", "precision", "recall", "ms_ssim", "vendi"})
     if (std::find(present.begin(), present.end(), m) != present.end()) out.push_back(m);
   return out;
 }
@@ -58,8 +58,9 @@ const Estimate* reference_for(const Results& r, const std::string& modality, con
   if (it == r.reference.end()) return nullptr;
   if (auto m = it->second.find(metric); m != it->second.end()) return &m->second;
   if (auto m = it->second.find(metric + "_real_floor"); m != it->second.end()) return &m->second;
-  if (metric == "fid_population")  // the floor's bias-corrected value
-    if (auto m = it->second.find("fid_real_floor_population"); m != it->second.end()) return &m->second;
+  if (metric == "fid_population" || metric == "fd_population")  // the floor's bias-corrected value
+    if (auto m = it->second.find(metric.substr(0, metric.size() - 11) + "_real_floor_population"); m != it->second.end())
+      return &m->second;
   return nullptr;
 }
 
@@ -158,15 +159,28 @@ ReportResult write_report(const Results& r, const ReportOptions& options) {
     res.figures.push_back({section, rel, title, caption});
   };
 
-  // Quality per modality.
-  if (auto img = draw_metric_by_modality(r, "fid")) {
+  // Quality per modality: FID, or FD where the run's feature space is not Inception
+  // (core/feature_space.h); the caption then names the space.
+  const auto present = r.metric_names();
+  const bool fd_only = std::find(present.begin(), present.end(), "fid") == present.end() &&
+                       std::find(present.begin(), present.end(), "fd") != present.end();
+  const std::string fq = fd_only ? "fd" : "fid", fq_label = fd_only ? "FD" : "FID";
+  std::string space_note;
+  if (fd_only) {
+    std::string id = "a non-Inception feature space";
+    if (r.provenance.is_object() && r.provenance.contains("extractor") && r.provenance["extractor"].is_object() &&
+        r.provenance["extractor"].value("id", std::string()) != "")
+      id = r.provenance["extractor"]["id"].get<std::string>();
+    space_note = "; FD = Fréchet distance in the features of " + id + " (not Inception: not comparable with published FIDs)";
+  }
+  if (auto img = draw_metric_by_modality(r, fq)) {
     IntervalLevels levels;  // of the bars drawn (models covering each modality)
     for (const auto& mod : r.modalities)
       for (const auto* m : models_for(r, mod.name))
-        if (const Estimate* v = r.find(m->name, mod.name, "fid"); v && v->has_value()) levels.add(*v);
-    write_fig(*img, "quality", "fid.png", "FID per modality, generalist vs specialists",
+        if (const Estimate* v = r.find(m->name, mod.name, fq); v && v->has_value()) levels.add(*v);
+    write_fig(*img, "quality", fq + ".png", fq_label + " per modality, generalist vs specialists",
               "Bars: point estimates; error bars: " + (levels.levels.empty() ? std::string("none (no intervals)") : levels.label()) +
-                  "; dashed: real-vs-real FID floor where recorded");
+                  "; dashed: real-vs-real " + fq_label + " floor where recorded" + space_note);
   }
   else if (!r.results.empty())
     res.notes.push_back("no FID values in the results: figures/fid.png not drawn");

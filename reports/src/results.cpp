@@ -6,6 +6,7 @@
 #include <set>
 
 #include "medsyn/core/error.h"
+#include "medsyn/core/feature_space.h"
 #include "medsyn/core/fs.h"
 
 namespace medsyn::reports {
@@ -26,6 +27,11 @@ MetricInfo default_metric_info(const std::string& name) {
       {"fid_population", {"FID (population)", Better::lower, 2}},
       {"fid_real_floor", {"FID floor (real)", Better::lower, 2}},
       {"fid_real_floor_population", {"FID floor (real, population)", Better::lower, 2}},
+      // The same Fréchet distance outside an Inception space (core/feature_space.h).
+      {"fd", {"FD", Better::lower, 2}},
+      {"fd_population", {"FD (population)", Better::lower, 2}},
+      {"fd_real_floor", {"FD floor (real)", Better::lower, 2}},
+      {"fd_real_floor_population", {"FD floor (real, population)", Better::lower, 2}},
       {"kid", {"KID", Better::lower, 4}},
       {"precision", {"Precision", Better::higher, 3}},
       {"recall", {"Recall", Better::higher, 3}},
@@ -117,9 +123,10 @@ MetricInfo Results::metric_info(const std::string& name) const {
 }
 
 std::vector<std::string> Results::metric_names() const {
-  static const std::vector<std::string> canonical = {"fid", "fid_population", "kid", "cmmd", "precision", "recall",
-                                                     "density", "coverage", "ms_ssim", "vendi", "fid_real_floor",
-                                                     "fid_real_floor_population", "cmmd_real_floor"};
+  static const std::vector<std::string> canonical = {"fid", "fd", "fid_population", "fd_population", "kid", "cmmd",
+                                                     "precision", "recall", "density", "coverage", "ms_ssim", "vendi",
+                                                     "fid_real_floor", "fd_real_floor", "fid_real_floor_population",
+                                                     "fd_real_floor_population", "cmmd_real_floor"};
   std::set<std::string> present;
   for (const auto& [model, mods] : results)
     for (const auto& [mod, metrics] : mods)
@@ -173,7 +180,8 @@ Estimate metric_from(const ojson& j, const std::string& where) { return estimate
 // or a precision of 7.5 must be an error, not a bold "best"). Unknown metrics: no range.
 bool metric_range(const std::string& name, double& lo, double& hi) {
   static const std::set<std::string> non_negative = {"fid", "fid_population", "fid_real_floor",
-                                                     "fid_real_floor_population", "density", "vendi",
+                                                     "fid_real_floor_population", "fd", "fd_population",
+                                                     "fd_real_floor", "fd_real_floor_population", "density", "vendi",
                                                      "cmmd", "cmmd_real_floor"};
   static const std::set<std::string> fraction = {"precision", "recall", "coverage", "fraction_memorized",
                                                  "fraction_flagged", "fraction_train_copied",
@@ -343,6 +351,51 @@ std::string format_errors(const std::string& file, const std::vector<SchemaError
   for (const auto& e : errors) msg += "\n  " + e.str();
   return msg;
 }
+
+namespace {
+
+// Files written before the FID/FD rule (core/feature_space.h) name every Fréchet distance "fid".
+// When such a file records a non-Inception extractor (provenance.extractor.id) and has no "fd"
+// entries, its fid* metrics are read as fd* (with a note), so old and new runs of one suite
+// compare entry by entry and a pixel-space value is never shown as a FID. Files without a
+// recorded extractor keep their names.
+void apply_frechet_naming(Results& r) {
+  std::string id;
+  if (r.provenance.is_object() && r.provenance.contains("extractor") && r.provenance["extractor"].is_object() &&
+      r.provenance["extractor"].contains("id") && r.provenance["extractor"]["id"].is_string())
+    id = r.provenance["extractor"]["id"].get<std::string>();
+  if (is_inception_feature_space(id)) return;
+  bool has_fd = false, has_fid = false;
+  auto scan = [&](const std::map<std::string, Estimate>& metrics) {
+    for (const auto& [n, e] : metrics) {
+      if (n.rfind("fd", 0) == 0 && !other_frechet_spelling(n).empty()) has_fd = true;
+      if (is_fid_metric_name(n)) has_fid = true;
+    }
+  };
+  for (const auto& [model, mods] : r.results)
+    for (const auto& [mod, metrics] : mods) scan(metrics);
+  for (const auto& [mod, metrics] : r.reference) scan(metrics);
+  if (has_fd || !has_fid) return;
+  auto rename = [&](std::map<std::string, Estimate>& metrics) {
+    for (const char* n : {"fid", "fid_population", "fid_real_floor", "fid_real_floor_population"})
+      if (auto it = metrics.find(n); it != metrics.end()) {
+        metrics[frechet_metric_name(n, id)] = it->second;
+        metrics.erase(n);
+      }
+  };
+  for (auto& [model, mods] : r.results)
+    for (auto& [mod, metrics] : mods) rename(metrics);
+  for (auto& [mod, metrics] : r.reference) rename(metrics);
+  for (const char* n : {"fid", "fid_population", "fid_real_floor", "fid_real_floor_population"})
+    if (auto it = r.metric_overrides.find(n); it != r.metric_overrides.end()) {
+      r.metric_overrides[frechet_metric_name(n, id)] = it->second;
+      r.metric_overrides.erase(n);
+    }
+  r.notes.push_back("this file names its Fréchet distances fid, but its feature space is " + id +
+                    " (not Inception): they are read as fd, fd_population, fd_real_floor (docs/metrics.md, FID or FD)");
+}
+
+}  // namespace
 
 Results results_from_json(const ojson& j, const std::string& name) {
   const auto errs = validate_results(j);
@@ -538,6 +591,7 @@ Results results_from_json(const ojson& j, const std::string& name) {
                             opt(*m, "images_per_s"), str(*m, "device")};
   }
   if (auto n = j.find("notes"); n != j.end()) r.notes = n->get<std::vector<std::string>>();
+  apply_frechet_naming(r);
   return r;
 }
 

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "medsyn/core/estimate.h"
+#include "medsyn/core/feature_space.h"
 #include "medsyn/stats/intervals.h"
 #include "medsyn/core/json.h"
 #include "medsyn/core/manifest.h"
@@ -90,6 +91,10 @@ void add_metrics(RunContext& c, ojson& r) {
     if (!reference.contains(mod)) reference[mod] = ojson::object();
     return reference[mod];
   };
+  if (!c.fidelity.empty() && !is_inception_feature_space(c.extractor_id))
+    c.notes.push_back("fidelity: Fréchet distances are in the feature space of " + c.extractor_id +
+                      ", not Inception: reported as fd, fd_population and fd_real_floor (FID is reserved for "
+                      "Inception features; docs/metrics.md)");
   for (const auto& m : c.suite.models) {
     results[m.name] = ojson::object();
     for (const auto& mod : m.modalities) {
@@ -102,18 +107,26 @@ void add_metrics(RunContext& c, ojson& r) {
           const json f = read_json_file(file);
           const long long ns = f.value("n_synthetic", 0LL), nr = f.value("n_real", 0LL);
           std::map<std::string, std::vector<std::string>> null_metrics;  // reason -> metrics (one note each)
+          // The unit's fidelity.json keeps the historical key "fid"; results.json names a Fréchet
+          // distance outside an Inception space "fd" and records the space (core/feature_space.h).
+          auto out_name = [&](const char* name) { return frechet_metric_name(name, c.extractor_id); };
+          auto mark_space = [&](ojson& mt, const std::string& out) {
+            if (out.rfind("fd", 0) == 0) mt["feature_space"] = c.extractor_id;
+          };
           for (const char* name :
                {"fid", "fid_population", "kid", "cmmd", "precision", "recall", "density", "coverage", "vendi"}) {
             if (!f.contains(name)) continue;
+            const std::string out = out_name(name);
             ojson mt = metric_json(f[name], ns, file.string() + ": " + name);
             mt["n_real"] = nr;
+            mark_space(mt, out);
             // Feature files for compare's paired FID difference (reports/compare.h).
             if (std::string(name) == "fid_population" && c.real_features.count(mod) && c.syn_features.count(k))
               mt["features"] = {{"real", rel(c, c.real_features.at(mod).dir / "features.npy")},
                                 {"synthetic", rel(c, c.syn_features.at(k).dir / "features.npy")},
                                 {"real_key", c.real_features.at(mod).key}};
-            if (mt["value"].is_null() && mt.contains("note")) null_metrics[mt["note"].get<std::string>()].push_back(name);
-            mets[name] = mt;
+            if (mt["value"].is_null() && mt.contains("note")) null_metrics[mt["note"].get<std::string>()].push_back(out);
+            mets[out] = mt;
           }
           for (const auto& [reason, names] : null_metrics) {
             std::string list;
@@ -121,9 +134,13 @@ void add_metrics(RunContext& c, ojson& r) {
             c.notes.push_back("fidelity " + m.name + "/" + mod + ": " + list + (names.size() > 1 ? " are" : " is") +
                               " null: " + reason);
           }
-          for (const char* name : {"fid_real_floor", "fid_real_floor_population", "cmmd_real_floor"})
-            if (!ref(mod).contains(name) && f.contains(name))
-              ref(mod)[name] = metric_json(f[name], nr, file.string() + ": " + name);
+          for (const char* name : {"fid_real_floor", "fid_real_floor_population", "cmmd_real_floor"}) {
+            const std::string out = out_name(name);
+            if (!ref(mod).contains(out) && f.contains(name)) {
+              ref(mod)[out] = metric_json(f[name], nr, file.string() + ": " + name);
+              mark_space(ref(mod)[out], out);
+            }
+          }
           if (!ref(mod).contains("vendi") && f.contains("vendi_real"))  // the real set's own, as for MS-SSIM
             ref(mod)["vendi"] = metric_json(f["vendi_real"], nr, file.string() + ": vendi_real");
           for (const auto& wmsg : f.value("warnings", std::vector<std::string>{}))

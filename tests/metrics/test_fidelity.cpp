@@ -147,16 +147,22 @@ TEST_CASE("metrics fidelity on MedMNIST splits (real = test, 'synthetic' = train
   CHECK(m.at("n_real") == 156);
   CHECK(m.at("n_synthetic") == 546);
   CHECK(m.at("dim") == 64);
-  for (const char* k : {"fid", "fid_real_floor", "kid", "precision", "recall", "density", "coverage"}) {
+  // builtin:pixels is not an Inception space: the Fréchet distances are "fd", with the space named
+  // (core/feature_space.h), and no "fid" key exists.
+  for (const char* k : {"fid", "fid_population", "fid_real_floor", "fid_real_floor_population"}) CHECK_FALSE(m.contains(k));
+  for (const char* k : {"fd", "fd_population", "fd_real_floor", "fd_real_floor_population"})
+    CHECK(m.at(k).at("feature_space") == j.at("extractor").at("id"));
+  CHECK(j.at("extractor").at("id") == "builtin:pixels(1x8x8)");
+  for (const char* k : {"fd", "fd_real_floor", "kid", "precision", "recall", "density", "coverage"}) {
     INFO(k);
     CHECK(m.at(k).at("value").is_number());
     CHECK(m.at(k).at("ci_low").is_number());
     CHECK(m.at(k).at("ci_high").is_number());
     CHECK(m.at(k).at("ci_low").get<double>() <= m.at(k).at("ci_high").get<double>());
   }
-  CHECK(m.at("fid_real_floor").at("n_a") == 78);
-  // Real splits of one data set: FID is small and of the order of the floor; precision/recall high.
-  CHECK(m.at("fid").at("value").get<double>() < 3 * m.at("fid_real_floor").at("value").get<double>() + 1.0);
+  CHECK(m.at("fd_real_floor").at("n_a") == 78);
+  // Real splits of one data set: FD is small and of the order of the floor; precision/recall high.
+  CHECK(m.at("fd").at("value").get<double>() < 3 * m.at("fd_real_floor").at("value").get<double>() + 1.0);
   CHECK(m.at("precision").at("value").get<double>() > 0.5);
   CHECK(j.at("provenance").contains("git_commit"));
   // Second run: features come from the cache; same numbers.
@@ -165,12 +171,12 @@ TEST_CASE("metrics fidelity on MedMNIST splits (real = test, 'synthetic' = train
   REQUIRE(r2.exit_code == 0);
   const json j2 = json::parse(r2.out);
   CHECK(j2.at("modalities").at("breast_ultrasound").at("features").at("real").at("cache_hit") == true);
-  CHECK(j2.at("modalities").at("breast_ultrasound").at("fid") == m.at("fid"));
+  CHECK(j2.at("modalities").at("breast_ultrasound").at("fd") == m.at("fd"));
   // Human-readable output.
   auto r3 = run_cli("metrics fidelity --real " + ds + " --real-split test --synthetic " + ds +
                     " --synthetic-split train" + common);
   CHECK(r3.exit_code == 0);
-  CHECK(r3.out.find("FID floor") != std::string::npos);
+  CHECK(r3.out.find("FD  floor") != std::string::npos);  // FD, not FID: pixel features
   // No common modality: exit 2.
   test::write_tiny_dataset(tmp / "other", 10, 8, 8, "chest_xray");
   auto r4 = run_cli("metrics fidelity --real " + ds + " --synthetic " + shell_quote((tmp / "other").string()) + common);

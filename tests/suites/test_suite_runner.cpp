@@ -111,9 +111,23 @@ TEST_CASE("run: a rerun computes nothing and one changed option reruns only its 
   CHECK(described == computed(first));
   const auto r = reports::load_results(tmp / "run" / "results.json");  // schema + semantic checks
   CHECK(r.suite_name == "runner-test");
-  REQUIRE(r.find("gen", "breast_ultrasound", "fid"));
-  CHECK(r.find("gen", "breast_ultrasound", "fid")->has_value());
-  CHECK(r.find("gen", "breast_ultrasound", "fid")->n == 12);  // n_generate, not capped by --limit 24
+  // builtin:pixels is not Inception: the Fréchet distance is "fd" (core/feature_space.h), its
+  // space recorded on the metric object, the floor likewise, and a note says so.
+  CHECK(r.find("gen", "breast_ultrasound", "fid") == nullptr);
+  REQUIRE(r.find("gen", "breast_ultrasound", "fd"));
+  CHECK(r.find("gen", "breast_ultrasound", "fd")->has_value());
+  CHECK(r.find("gen", "breast_ultrasound", "fd")->n == 12);  // n_generate, not capped by --limit 24
+  CHECK(r.find("gen", "breast_ultrasound", "fd_population"));
+  CHECK(r.reference.at("breast_ultrasound").count("fd_real_floor") == 1);
+  CHECK(r.reference.at("breast_ultrasound").count("fid_real_floor") == 0);
+  {
+    const json raw = read_json_file(tmp / "run" / "results.json");
+    CHECK(raw["results"]["gen"]["breast_ultrasound"]["fd"]["feature_space"] == "builtin:pixels(1x2x2)");
+    CHECK(raw["provenance"]["extractor"]["id"] == "builtin:pixels(1x2x2)");
+    bool noted = false;
+    for (const auto& n : raw["notes"]) noted = noted || n.get<std::string>().find("reported as fd") != std::string::npos;
+    CHECK(noted);
+  }
   CHECK(r.find("spec", "breast_ultrasound", "ms_ssim")->has_value());
   CHECK(r.memorization.at("gen").count("breast_ultrasound") == 1);
   // AuthPct beside the calibrated audit: a percentage with a Wilson interval around it.
@@ -158,7 +172,7 @@ TEST_CASE("run: a rerun computes nothing and one changed option reruns only its 
     int paired = 0;
     const json out = json::parse(cr.out);
     for (const auto& d : out["deltas"])
-      if (d["metric"] == "fid_population") {
+      if (d["metric"] == "fd_population") {
         CHECK(d["method"].get<std::string>().rfind("paired bootstrap", 0) == 0);
         CHECK(d["delta"]["ci_low"].get<double>() <= 0.0);
         CHECK(d["delta"]["ci_high"].get<double>() >= 0.0);
@@ -419,8 +433,9 @@ TEST_CASE("run: tiny end-to-end with trained engines on BreastMNIST killed while
   CHECK(res.compute.at("gen").steps == 6.0);
   CHECK(res.compute.at("spec").steps == 3.0);
   CHECK(*res.compute.at("gen").training_flops > *res.compute.at("spec").training_flops);
-  INFO(res.find("gen", "breast_ultrasound", "fid")->note);
-  CHECK(res.find("gen", "breast_ultrasound", "fid")->has_value());
+  REQUIRE(res.find("gen", "breast_ultrasound", "fd"));
+  INFO(res.find("gen", "breast_ultrasound", "fd")->note);
+  CHECK(res.find("gen", "breast_ultrasound", "fd")->has_value());
   CHECK(res.samples.at("gen").at("breast_ultrasound").size() == 10);
   CHECK(fs::exists(tmp / "run" / "report" / "figures" / "compute_vs_quality.png"));
   // Same weights as an uninterrupted run: the results match except timings.

@@ -18,6 +18,11 @@
 //   torchscript:PATH[?OPTIONS]          any TorchScript image model; `size` is required
 //   torchscript-preset:clean-fid-inception:PATH[?OPTIONS]
 //                                       clean-fid "clean" mode for inception-2015-12-05.pt
+//   torchscript-preset:cmmd-clip:PATH   CMMD's CLIP preprocessing (centre crop, Pillow 8-bit
+//                                       bicubic to 336, CLIP mean/std), L2-normalised output
+//   torchscript-preset:dgm-dinov2:PATH[?clean_resize=1]
+//                                       dgm-eval's DINOv2 preprocessing (Pillow 8-bit bicubic to
+//                                       224x224, ImageNet mean/std; clean_resize: float Pillow)
 //   builtin:pixels[:SIZE][?OPTIONS]     resized pixels, flattened (debugging and tests)
 //   other prefixes registered with register_extractor_factory (e.g. builtin:contrastive:PATH).
 // OPTIONS is `key=value` joined by `&` (a literal '?' in PATH cannot be used):
@@ -29,6 +34,8 @@
 //   clamp=0|1             clamp to [0,1] after resizing (bicubic/lanczos overshoot; default 1)
 //   mean=M[,M,M]&std=S[,S,S]  per-channel normalisation after the range: (x - mean) / std
 //   submodule=NAME        call NAME.forward instead of the module's forward (torchscript only)
+//   crop=center|none      crop the centred square before resizing (default none)
+//   uint8=0|1             resize 8-bit values as Pillow does for "L"/"RGB" images (default 0)
 //   flatten=0|1           accept N x ... outputs and reshape them to N x D (default 0: the output
 //                         must already be N x D)
 #include <functional>
@@ -51,6 +58,13 @@ struct InputSpec {
   float value_min = 0.f, value_max = 1.f;  // network input = value_min + v * (value_max - value_min)
   bool clamp = true;          // preprocess clamps to [0,1] after resizing
   std::vector<float> mean, std;  // optional per-channel (size 1 or channels): (x - mean) / std
+  // Crop the largest centred square first (box left = (w - l) / 2, top = (h - l) / 2 in integers,
+  // l = min(w, h): the CMMD reference's _center_crop_and_resize).
+  bool center_crop = false;
+  // Resize on 8-bit values exactly as Pillow resizes "L"/"RGB" images (fixed point, rounded and
+  // clipped after each pass; metrics/src/pil_resample8.h); the image is quantised to k/255 first.
+  // Needs filter bilinear, bicubic or lanczos (antialias is implied: Pillow always widens).
+  bool resample_uint8 = false;
   std::string describe() const;  // e.g. "3x299x299 bicubic(antialias) clamp range[0,255] norm(mean=128,std=128)"
 };
 
@@ -66,8 +80,9 @@ class FeatureExtractor {
 };
 
 // Resizes/converts one image to the extractor's input spec (explicit, recorded in sidecars):
-// channel conversion, then resize(filter, antialias) when the size differs, then clamp to [0,1]
-// when spec.clamp. The value range / normalisation are not applied here (see apply_value_range).
+// channel conversion, then the centre crop (spec.center_crop), then resize(filter, antialias) when
+// the size differs (or the Pillow 8-bit resize when spec.resample_uint8, which also quantises an
+// image of the right size), then clamp to [0,1] when spec.clamp. The value range / normalisation are not applied here (see apply_value_range).
 Image preprocess(const Image& img, const InputSpec& spec);
 
 // Maps a preprocessed image's values in place from [0,1] to what the network sees:

@@ -90,9 +90,14 @@ FidelityReport evaluate_fidelity(const std::filesystem::path& real_dir, const st
 // to_json(m) (medsyn::Estimate's metric object) plus, always, "ci_level", "se" (null without an
 // interval), "replicates" and "failed", as this file's JSON has always had them.
 nlohmann::json metric_estimate_to_json(const Estimate& m);
-nlohmann::json modality_fidelity_to_json(const ModalityFidelity& m, const FidelityOptions& opt);
+// The Fréchet distances are named by core/feature_space.h: "fid", "fid_population",
+// "fid_real_floor", "fid_real_floor_population" when `extractor_id` is Inception-family or empty
+// (the suite's unit files, read back under these names), else "fd", "fd_population", ... each
+// with "feature_space": extractor_id.
+nlohmann::json modality_fidelity_to_json(const ModalityFidelity& m, const FidelityOptions& opt,
+                                         const std::string& extractor_id = "");
 // {"schema": "medsynbench.fidelity/1", "extractor", "real", "synthetic", "options",
-//  "modalities": {name: {...}}, "skipped", "provenance"}.
+//  "modalities": {name: {...}}, "skipped", "provenance"}; modalities named by r.extractor_id.
 nlohmann::json fidelity_to_json(const FidelityReport& r);
 
 }  // namespace medsyn::metrics
