@@ -6,6 +6,8 @@
 #include <string>
 #include <utility>
 
+#include <faiss/utils/distances.h>
+
 #include "medsyn/core/error.h"
 
 namespace medsyn::memorization {
@@ -33,9 +35,25 @@ KnnResult search_exact(const KnnIndex& index, const float* queries, std::int64_t
   const std::int64_t n = index.size();
   // k + 1 rows show whether a tie straddles the k-th place; widen until no tie is cut.
   std::int64_t kw = std::min<std::int64_t>(static_cast<std::int64_t>(k) + 1, std::max<std::int64_t>(n, 1));
+  // FAISS's per-query kernel (fvec_inner_product per pair) below distance_compute_blas_threshold
+  // queries: a (query, row) similarity then does not depend on how many rows or queries a search
+  // holds. Its BLAS path does (OpenBLAS picks other kernels for small matrices: a shard of 15
+  // rows and the whole gallery differed by 1e-8 in the suite test), which a merge cannot undo.
+  const std::int64_t chunk = std::max(1, faiss::distance_compute_blas_threshold - 1);
+  auto search = [&](int kk) {
+    KnnResult r;
+    r.nq = nq;
+    r.k = kk;
+    for (std::int64_t q0 = 0; q0 < nq; q0 += chunk) {
+      const KnnResult part = index.search(queries + q0 * index.dim(), std::min(chunk, nq - q0), kk);
+      r.sims.insert(r.sims.end(), part.sims.begin(), part.sims.end());
+      r.ids.insert(r.ids.end(), part.ids.begin(), part.ids.end());
+    }
+    return r;
+  };
   KnnResult wide;
   for (;;) {
-    wide = index.search(queries, nq, static_cast<int>(kw));
+    wide = search(static_cast<int>(kw));
     if (kw >= n || kw <= k) break;
     bool cut = false;  // some query's last row ties with its k-th: rows of that value may be missing
     for (std::int64_t q = 0; q < nq && !cut; ++q)

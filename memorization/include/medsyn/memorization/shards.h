@@ -14,8 +14,7 @@
 //  - merge_topk keeps, per query, the k largest similarities over all shards, of equal ones the
 //    lower gallery rows, and lists them by decreasing similarity, equal ones by decreasing row,
 //    padded with (-inf, -1): search_exact's rule. A shard computes the same float similarity for
-//    a (query, row) pair as the whole search (measured bit-identical, FAISS's BLAS and per-query
-//    paths), so the merge of the shards' search_exact results equals search_exact over the whole
+//    a (query, row) pair as the whole search (search_exact's per-query kernel), so the merge of the shards' search_exact results equals search_exact over the whole
 //    gallery: same rows, same similarities, same order (tests/memorization/test_shards.cpp, real
 //    embeddings with exact ties).
 #include <cstdint>
@@ -37,7 +36,9 @@ struct ShardRange {
 // replaces the heap top, a larger one evicts the lowest tied row), which no merge of shard
 // results can reproduce; this rule can, and it equals index.search(k) whenever no tie straddles
 // the k-th place (searched with k + 1 first; with such a tie, again with more rows until every
-// tie is complete, all in one batch so every similarity comes from the same kernel).
+// tie is complete). Searches run FAISS's per-query kernel (queries in batches below FAISS's BLAS
+// threshold), so a (query, row) similarity is the same whatever the index's size or the batch:
+// its BLAS path differs in the last bits with the matrix shapes.
 KnnResult search_exact(const KnnIndex& index, const float* queries, std::int64_t nq, int k);
 
 // Contiguous ranges covering [0, n) in order, each of at most shard_size items (the last may be
