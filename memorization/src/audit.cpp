@@ -21,6 +21,7 @@
 #include "medsyn/memorization/contrastive.h"
 #include "medsyn/memorization/gallery.h"
 #include "medsyn/memorization/plots.h"
+#include "medsyn/memorization/shards.h"
 #include "medsyn/metrics/authpct.h"
 #include "medsyn/metrics/ct.h"
 #include "medsyn/metrics/extractor.h"
@@ -238,17 +239,45 @@ AuditResult run_audit(const AuditOptions& opt) {
     xo.progress_label = "embed synthetic " + mod;
     const FeatureResult fsyn = extract_features(synth, syn_recs, emb, xo);
 
-    CachedIndex ci = build_or_load_index(gallery.data(), n_rows, d, opt.index,
-                                         views == 1 ? gallery_key : sha256_hex(gallery_key), opt.use_cache, opt.cache_dir);
-    ma.index_description = ci.index.describe();
-    ma.index_cache_hit = ci.cache_hit;
-    ma.index_seconds = ci.build_seconds;
-    ma.index_memory_bytes = ci.index.memory_bytes();
+    // Sharded search (flat only): shards of whole images, each with all its views (shards.h).
+    const std::vector<ShardRange> shards = opt.index == IndexKind::flat ? shard_ranges(n_img, opt.gallery_shard_size)
+                                                                        : std::vector<ShardRange>{{0, n_img}};
+    const bool sharded = shards.size() > 1;
+    ma.gallery_shards = static_cast<int>(shards.size());
+    CachedIndex ci;
+    if (!sharded) {
+      ci = build_or_load_index(gallery.data(), n_rows, d, opt.index, views == 1 ? gallery_key : sha256_hex(gallery_key),
+                               opt.use_cache, opt.cache_dir);
+      ma.index_description = ci.index.describe();
+      ma.index_cache_hit = ci.cache_hit;
+      ma.index_seconds = ci.build_seconds;
+      ma.index_memory_bytes = ci.index.memory_bytes();
+    } else {
+      ma.index_description = "IndexFlatIP(exact) x " + std::to_string(shards.size()) + " shards of <= " +
+                             std::to_string(opt.gallery_shard_size) + " images, top-k merged";
+    }
     const int k = opt.k;
     // Image-level search: k * views gallery rows always hold the k best distinct images.
     auto search_images = [&](const KnnIndex& index, const float* q, std::int64_t nq, int kk, std::vector<int>* view) {
-      return collapse_gallery(index.search(q, nq, static_cast<int>(std::min<std::int64_t>(static_cast<std::int64_t>(kk) * views, n_rows))),
-                              n_img, kk, view);
+      const int rows = static_cast<int>(std::min<std::int64_t>(static_cast<std::int64_t>(kk) * views, n_rows));
+      // Flat: search_exact (FAISS's result unless a tie straddles the last place; then the lower
+      // rows, as a merge of shards gets them).
+      if (!sharded)
+        return collapse_gallery(index.kind() == IndexKind::flat ? search_exact(index, q, nq, rows) : index.search(q, nq, rows),
+                                n_img, kk, view);
+      std::vector<KnnResult> parts;
+      const auto t_shards = std::chrono::steady_clock::now();
+      for (const ShardRange& r : shards) {
+        std::vector<float> g;  // the shard's own view-major gallery
+        for (int v = 0; v < views; ++v)
+          g.insert(g.end(), gallery.begin() + static_cast<std::ptrdiff_t>((v * n_img + r.begin) * d),
+                   gallery.begin() + static_cast<std::ptrdiff_t>((v * n_img + r.end) * d));
+        const KnnIndex shard = KnnIndex::build(g.data(), r.size() * views, d, IndexKind::flat);
+        ma.index_memory_bytes = std::max(ma.index_memory_bytes, shard.memory_bytes());
+        parts.push_back(to_gallery_rows(search_exact(shard, q, nq, rows), r, n_img));
+      }
+      ma.index_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t_shards).count();
+      return collapse_gallery(merge_topk(parts, rows), n_img, kk, view);
     };
     std::vector<int> syn_view;
     const KnnResult ks = search_images(ci.index, fsyn.features.data.data(), fsyn.features.rows, k, &syn_view);
@@ -510,6 +539,8 @@ nlohmann::json audit_to_json(const AuditResult& r) {
         {"warnings", m.warnings},
         {"files", {{"histogram", m.histogram_png.filename().string()}, {"pairs", m.pairs_png.filename().string()}}}};
   }
+  for (const auto& m : r.modalities)
+    if (m.gallery_shards > 1) mods[m.modality]["index"]["shards"] = m.gallery_shards;  // sharded search only
   j["modalities"] = mods;
   j["skipped"] = r.skipped;
   j["seconds"] = r.seconds;

@@ -109,7 +109,8 @@ void validate(const IntervalOptions& o) {
 }
 
 FidEstimates fid_estimates(FeatureView a, FeatureView b, const IntervalOptions& opt, const std::string& name_a,
-                           const std::string& name_b, const FidOptions& fid_opt) {
+                           const std::string& name_b, const FidOptions& fid_opt, const GaussianStats* stats_a,
+                           const GaussianStats* stats_b) {
   validate(opt);
   if (a.cols != b.cols)
     throw InputError(name_a + " has dimension " + std::to_string(a.cols) + " but " + name_b + " has " +
@@ -125,7 +126,13 @@ FidEstimates fid_estimates(FeatureView a, FeatureView b, const IntervalOptions& 
     out.population = with_n(Estimate::null_because(why), n, pop_estimand);
     return out;
   }
-  out.point = frechet_distance(compute_stats(a, name_a), compute_stats(b, name_b), fid_opt);
+  auto given = [](const GaussianStats* s, FeatureView m, const std::string& name) {
+    if (s && (s->n != m.rows || s->dim != m.cols))
+      throw InputError(name + ": the statistics given describe " + std::to_string(s->n) + " x " + std::to_string(s->dim) +
+                       " features, the rows are " + std::to_string(m.rows) + " x " + std::to_string(m.cols));
+    return s ? *s : compute_stats(m, name);
+  };
+  out.point = frechet_distance(given(stats_a, a, name_a), given(stats_b, b, name_b), fid_opt);
   out.plug_in = with_n(Estimate::point(out.point.fid), n, plug_estimand);
   out.population = with_n(Estimate::null_because("no bootstrap replicates: no bias correction"), n, pop_estimand);
   if (opt.bootstrap == 0) return out;

@@ -77,7 +77,7 @@ ModalityFidelity fidelity_from_features(const std::string& modality, const Matri
   out.n_synthetic = synthetic.rows;
   out.dim = static_cast<int>(real.cols);
 
-  const FidEstimates f = fid_estimates(real, synthetic, io, name_r, name_s);
+  const FidEstimates f = fid_estimates(real, synthetic, io, name_r, name_s, {}, opt.real_stats.get(), opt.synthetic_stats.get());
   out.fid = f.plug_in;
   out.fid_population = f.population;
   if (f.plug_in.has_value()) {

@@ -61,6 +61,7 @@ Suite load_suite(const fs::path& file) {
   if (j.contains("evaluations"))
     s.evaluations = evaluation_specs_from_json(nlohmann::json::parse(j["evaluations"].dump()), at_file(file.string(), "$.evaluations"));
   if (j.contains("report")) s.report = j["report"];
+  if (j.contains("execution")) s.shard_size = j["execution"].value("shard_size", std::int64_t{0});
   auto path_of = [&](const ojson& v) { return resolve_suite_path(v.get<std::string>(), s.dir); };
 
   for (auto it = j["datasets"].begin(); it != j["datasets"].end(); ++it) {

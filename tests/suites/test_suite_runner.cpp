@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 
 #include <cstdlib>
+#include <set>
 
 #include "medsyn/core/error.h"
 #include "medsyn/core/fs.h"
@@ -314,6 +315,119 @@ TEST_CASE("run: kill -9 inside a stage then --resume gives the same results.json
     CHECK(r.err.find("discarding the incomplete unit") != std::string::npos);
     CHECK(normalised(out / "results.json") == normalised(tmp / "ref" / "results.json"));
   }
+}
+
+namespace {
+
+// Differences between two results.json documents, as "path: a vs b" lines. Skipped: `skip` paths
+// (prefix match) and the "features" objects (unit folders). Numbers under a key starting with
+// "fid" may differ by `fid_rel` relative (FID from merged shard statistics); all else exactly.
+void diff_json(const json& a, const json& b, const std::string& path, const std::vector<std::string>& skip, double fid_rel,
+               bool in_fid, std::vector<std::string>& out) {
+  for (const auto& s : skip)
+    if (path.rfind(s, 0) == 0) return;
+  if (a.is_object() && b.is_object()) {
+    for (const auto& [k, v] : a.items()) {
+      if (k == "features") continue;
+      if (!b.contains(k)) {
+        out.push_back(path + "/" + k + ": only in the first");
+        continue;
+      }
+      diff_json(v, b[k], path + "/" + k, skip, fid_rel, in_fid || k.rfind("fid", 0) == 0, out);
+    }
+    for (const auto& [k, v] : b.items())
+      if (!a.contains(k) && k != "features") out.push_back(path + "/" + k + ": only in the second");
+    return;
+  }
+  if (a.is_array() && b.is_array() && a.size() == b.size()) {
+    for (std::size_t i = 0; i < a.size(); ++i) diff_json(a[i], b[i], path + "/" + std::to_string(i), skip, fid_rel, in_fid, out);
+    return;
+  }
+  if (in_fid && a.is_number() && b.is_number()) {
+    const double x = a.get<double>(), y = b.get<double>();
+    if (std::abs(x - y) <= fid_rel * std::max(std::abs(x), std::abs(y))) return;
+  }
+  if (a.is_string() && b.is_string() && a.get<std::string>().rfind("units/", 0) == 0 && b.get<std::string>().rfind("units/", 0) == 0)
+    return;  // a unit's folder: its key differs with its inputs
+  if (a != b) out.push_back(path + ": " + a.dump() + " vs " + b.dump());
+}
+
+}  // namespace
+
+TEST_CASE("run: execution.shard_size gives the unsharded results (feature and generation shards)", "[suites][runner][shards]") {
+  test::medmnist_file("breastmnist");  // skips the test when the shared data is missing
+  test::TempDir tmp;
+  write_folder_suite(tmp.path());
+  ordered_json sharded = ordered_json::parse(read_file_text(tmp / "s.json"));
+  sharded["execution"] = {{"shard_size", 5}};
+  atomic_write_text(tmp / "sharded.json", sharded.dump(2));
+  suites::RunOptions o;
+  o.suite_file = tmp / "s.json";
+  o.out = tmp / "plain";
+  o.limit = 24;
+  suites::run_suite(o);
+  o.suite_file = tmp / "sharded.json";
+  o.out = tmp / "sharded";
+  const auto sum = suites::run_suite(o);
+  // features: real (24 rows) in 5 shards + its unit, two synthetic sets (12 rows) in 3 + 1 each;
+  // generate: "spec" (a command, 12 images over its prompts) in shards + its unit; "gen" is a
+  // folder (nothing to generate: not sharded).
+  CHECK(sum.stages.at("features").computed == 6 + 4 + 4);
+  CHECK(sum.stages.at("generate").computed >= 4);
+
+  // The set's features: the same rows as one unsharded extraction, and merged statistics.
+  auto unit_dir = [](const fs::path& run, const std::string& stage, const std::string& name) {
+    for (const auto& e : fs::directory_iterator(run / "units" / stage)) {
+      const std::string f = e.path().filename().string();
+      if (f.size() == name.size() + 17 && f.rfind(name + "-", 0) == 0) return e.path();
+    }
+    FAIL("no unit " << stage << "/" << name << " in " << run);
+    return fs::path();
+  };
+  for (const std::string set : {"real-breast_ultrasound", "gen-breast_ultrasound"}) {
+    INFO(set);
+    const fs::path a = unit_dir(tmp / "plain", "features", set), b = unit_dir(tmp / "sharded", "features", set);
+    CHECK(read_file_text(a / "features.npy") == read_file_text(b / "features.npy"));
+    CHECK(!fs::exists(a / "fid_stats.npz"));
+    CHECK(fs::exists(b / "fid_stats.npz"));
+    CHECK(read_json_file(b / "done.json")["summary"]["shards"].get<int>() == (set[0] == 'r' ? 5 : 3));
+  }
+  // Generation shards: distinct seeds, the set's unit holds every image once.
+  std::set<std::uint64_t> seeds;
+  int shards = 0;
+  for (const auto& e : fs::directory_iterator(tmp / "sharded" / "units" / "generate")) {
+    const json u = read_json_file(e.path() / "unit.json");
+    if (!u["inputs"].contains("prompt_seeds")) continue;
+    ++shards;
+    CHECK(u["inputs"]["n"].get<int>() <= 5);
+    seeds.insert(u["inputs"]["prompt_seeds"][0].get<std::uint64_t>());
+  }
+  CHECK(shards >= 3);
+  CHECK(static_cast<int>(seeds.size()) == shards);
+  CHECK(load_dataset(unit_dir(tmp / "sharded", "generate", "spec-breast_ultrasound")).records.size() == 12);
+
+  // Memorization searched the 24-image training gallery in 5 shards, merged (summary.json).
+  const json ms = read_json_file(unit_dir(tmp / "sharded", "memorization", "gen-breast_ultrasound") / "summary.json");
+  CHECK(ms["modalities"]["breast_ultrasound"]["index"]["shards"] == 5);
+
+  // results.json: the folder model's results (features and memorization sharded) equal the
+  // unsharded run's, the FID point (from merged statistics) to 1e-10 relative. "spec" generated other images
+  // (its command copies the first n files whatever the seed), so its numbers are not compared.
+  json ra = normalised(tmp / "plain" / "results.json"), rb = normalised(tmp / "sharded" / "results.json");
+  CHECK(ra["suite"]["hash"] != rb["suite"]["hash"]);
+  for (json* r : {&ra, &rb}) {
+    (*r)["suite"].erase("hash");
+    (*r)["suite"].erase("path");
+    (*r)["provenance"].erase("suite_hash");
+    (*r)["provenance"].erase("suite_file");
+  }
+  std::vector<std::string> diffs;
+  diff_json(ra, rb, "", {"/results/spec", "/memorization/spec", "/downstream/spec", "/samples/spec", "/samples_real/spec",
+                         "/intensity/spec", "/compute/models/spec", "/diversity/spec"},
+            1e-10, false, diffs);
+  for (const auto& d : diffs) UNSCOPED_INFO(d);
+  CHECK(diffs.empty());
+  REQUIRE(ra["results"]["gen"]["breast_ultrasound"]["fid"]["value"].is_number());
 }
 
 TEST_CASE("run and load_suite: invalid suites list every problem with its JSON path (exit 2)", "[suites][runner][errors]") {

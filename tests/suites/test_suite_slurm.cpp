@@ -14,6 +14,7 @@
 #include <fstream>
 #include <future>
 #include <iostream>
+#include <map>
 #include <thread>
 
 #include "medsyn/core/fs.h"
@@ -284,7 +285,31 @@ TEST_CASE("slurm executor on a real one-node cluster: same results as local, sca
   REQUIRE(resumed.exit_code == 0);
   CHECK(normalised(tmp / "killed" / "results.json") == normalised(tmp / "local" / "results.json"));
 
-  // 3. --dry-run: scripts and the job graph, nothing submitted.
+  // 3. Sharded units (execution.shard_size, issue 15): feature and generation shards run as tasks
+  // of their stage's arrays, the set's units in a later wave; results equal the local sharded run.
+  {
+    ordered_json sharded = ordered_json::parse(read_file_text(tmp / "s.json"));
+    sharded["execution"] = {{"shard_size", 4}};
+    atomic_write_text(tmp / "sharded.json", sharded.dump(2));
+    const std::string ssuite = test::shell_quote((tmp / "sharded.json").string());
+    const auto sl = test::run_cli("run " + ssuite + " --out " + test::shell_quote((tmp / "sharded-local").string()) + " --limit 16");
+    INFO(sl.err);
+    REQUIRE(sl.exit_code == 0);
+    const auto ss = test::run_cli("run " + ssuite + " --out " + test::shell_quote((tmp / "sharded-slurm").string()) +
+                                  " --limit 16 --executor slurm --wait");
+    INFO(ss.out + ss.err);
+    REQUIRE(ss.exit_code == 0);
+    CHECK(normalised(tmp / "sharded-slurm" / "results.json") == normalised(tmp / "sharded-local" / "results.json"));
+    std::map<std::string, int> shard_tasks;  // stage -> shard units submitted
+    for (const auto& j : jobs_of(tmp / "sharded-slurm"))
+      if (j["kind"] == "units")
+        for (const auto& u : j["units"])
+          if (u.get<std::string>().find(".shard-") != std::string::npos) ++shard_tasks[j["stage"].get<std::string>()];
+    CHECK(shard_tasks["features"] >= 4 + 3 * 3);  // real: 16 rows; three synthetic sets of 10
+    CHECK(shard_tasks["generate"] >= 3);           // the command and the trained model's sets
+  }
+
+  // 4. --dry-run: scripts and the job graph, nothing submitted.
   const auto dry = run("dry", "--executor slurm --dry-run --max-array 1 --slurm-time 00:10:00 --slurm-cpus 1");
   INFO(dry.out + dry.err);
   REQUIRE(dry.exit_code == 0);

@@ -132,3 +132,16 @@ TEST_CASE("suite validate exits 2 naming the file and paths, 0 when valid", "[su
     CHECK(json::parse(r.out)["valid"] == true);
   }
 }
+
+TEST_CASE("execution.shard_size: an integer of at least 2, reported with its JSON path", "[suites][shards]") {
+  auto suite = ordered_json::parse(good_suite("missing.npz"));
+  suite["execution"] = {{"shard_size", 1000}};
+  CHECK(!has(suites::validate_suite(suite, "."), "$.execution.shard_size", ""));
+  suite["execution"]["shard_size"] = 1;
+  CHECK(has(suites::validate_suite(suite, "."), "$.execution.shard_size", "must be >= 2"));
+  suite["execution"]["shard_size"] = "1000";
+  CHECK(has(suites::validate_suite(suite, "."), "$.execution.shard_size", "integer"));
+  suite["execution"] = {{"shards", 4}};
+  const auto ps = suites::validate_suite(suite, ".");
+  CHECK(std::any_of(ps.begin(), ps.end(), [](const suites::SuiteProblem& p) { return p.path.rfind("$.execution", 0) == 0; }));
+}

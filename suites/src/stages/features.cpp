@@ -1,24 +1,126 @@
 // Stage features: extractor features of each modality's real role (fidelity.real_split) and of
 // every synthetic set; the input of the fidelity stage.
+//
+// Sharding (suite `execution.shard_size`, docs/cluster.md "Sharding large units"): a set with
+// more images than shard_size is extracted by shard units of its own ("<set>.shard-III-of-NNN":
+// rows [begin, end) of the set's records in manifest order), each writing its features.npy and
+// the float64 sufficient statistics of its rows (sufficient_stats.npz: n, mean, centred scatter
+// m2). The set's unit ("<set>", inputs = the shard keys) then concatenates the shard matrices in
+// row order into features.npy (the same rows as one unsharded extraction) and merges the shard
+// statistics exactly with Chan et al.'s pairwise update into fid_stats.npz (mu, sigma, n), which
+// the fidelity stage uses for the FID point estimate. Sets of at most shard_size images keep
+// their unsharded unit and key.
+#include <algorithm>
+
+#include "medsyn/core/error.h"
+#include "medsyn/core/json.h"
 #include "medsyn/core/manifest.h"
+#include "medsyn/core/npy.h"
 #include "medsyn/memorization/contrastive.h"
 #include "medsyn/metrics/feature_extract.h"
+#include "medsyn/metrics/stats.h"
 #include "../run_context.h"
 
 namespace fs = std::filesystem;
 
 namespace medsyn::suites {
 
+namespace {
+
+// A shard's accumulator state as a file (float64; m2 as a full symmetric D x D matrix).
+void write_state(const fs::path& file, const metrics::StatsAccumulator& acc) {
+  const auto s = acc.state();
+  const std::int64_t d = acc.dim();
+  write_npz(file, {{"n", make_npy(std::vector<std::int64_t>{s.n}, {1})}, {"mean", make_npy(s.mean, {d})}, {"m2", make_npy(s.m2, {d, d})}});
+}
+
+metrics::StatsAccumulator read_state(const fs::path& file, int dim) {
+  const auto a = read_npz(file);
+  for (const char* k : {"n", "mean", "m2"})
+    if (!a.count(k)) throw InputError(at_file(file.string(), std::string("no array '") + k + "'"));
+  metrics::StatsAccumulator::State s;
+  const auto n = a.at("n").as_i64();
+  if (n.size() != 1) throw InputError(at_file(file.string(), "'n' must hold one integer"));
+  s.n = n[0];
+  s.mean = a.at("mean").as_f64();
+  s.m2 = a.at("m2").as_f64();
+  try {
+    return metrics::StatsAccumulator::from_state(dim, s);
+  } catch (const InputError& e) {
+    throw InputError(at_file(file.string(), e.what()));
+  }
+}
+
+// The set's unit from its shard units: rows concatenated in shard order, statistics merged.
+ojson merge_shards(const UnitDescription& d, RunContext& c, const fs::path& w) {
+  Matrix32 all;
+  json sidecar;
+  json paths = json::array(), hashes = json::array(), shards = json::array();
+  std::unique_ptr<metrics::StatsAccumulator> acc;
+  double seconds = 0;
+  for (const auto& loc : d.locations.at("shards")) {
+    const fs::path dir = c.resolve(loc);
+    const Matrix32 m = read_feature_matrix(dir / "features.npy");
+    if (all.cols && m.cols != all.cols)
+      throw InputError(at_file((dir / "features.npy").string(), "dimension " + std::to_string(m.cols) + ", other shards " + std::to_string(all.cols)));
+    all.cols = m.cols;
+    all.rows += m.rows;
+    all.data.insert(all.data.end(), m.data.begin(), m.data.end());
+    const json sc = read_json_file(dir / "features.npy.json");
+    if (sidecar.is_null()) sidecar = sc;
+    for (const auto& p : sc.at("paths")) paths.push_back(p);
+    for (const auto& h : sc.at("image_sha256")) hashes.push_back(h);
+    if (!acc) acc = std::make_unique<metrics::StatsAccumulator>(static_cast<int>(m.cols));
+    const metrics::StatsAccumulator s = read_state(dir / "sufficient_stats.npz", static_cast<int>(m.cols));
+    if (s.count() != m.rows) throw InputError(at_file((dir / "sufficient_stats.npz").string(), "n does not match features.npy's rows"));
+    acc->merge(s);
+    seconds += read_json_file(dir / "done.json")["summary"].value("seconds", 0.0);
+    shards.push_back({{"unit", c.location(dir)}, {"rows", m.rows}});
+  }
+  if (all.rows != d.inputs["rows"].get<std::int64_t>())
+    throw InputError(d.id() + ": the shards hold " + std::to_string(all.rows) + " rows, planned " + d.inputs["rows"].dump());
+  write_feature_matrix(w / "features.npy", all);
+  sidecar["rows"] = all.rows;
+  sidecar["paths"] = paths;
+  sidecar["image_sha256"] = hashes;
+  sidecar["cache"] = {{"key", ""}, {"hit", false}, {"file", ""}};
+  sidecar["shards"] = shards;
+  write_json_file(w / "features.npy.json", sidecar);
+  ojson meta = {{"rows", all.rows}, {"dim", all.cols}, {"seconds", seconds}, {"shards", shards.size()}};
+  if (acc->count() >= 2) {
+    metrics::write_stats_npz(w / "fid_stats.npz", acc->finish(d.name));
+    meta["fid_stats"] = "fid_stats.npz";
+  }
+  return meta;
+}
+
+}  // namespace
+
 ojson compute_features(const UnitDescription& d, RunContext& c, const fs::path& w) {
+  if (d.inputs.contains("shards")) return merge_shards(d, c, w);
   const std::string spec = d.spec["extractor"], modality = d.inputs["modality"], split = d.inputs["split"];
   FeatureExtractor& ex = c.extractor(spec);
   const Dataset ds = load_dataset(c.resolve(d.locations.at("dataset")));
-  const auto recs = ds.select(modality, split);
+  auto recs = ds.select(modality, split);
+  const bool shard = d.inputs.contains("rows");
+  if (shard) {  // rows [begin, end) of the set's records
+    const std::int64_t b = d.inputs["rows"][0], e = d.inputs["rows"][1];
+    if (b < 0 || e > static_cast<std::int64_t>(recs.size()) || b >= e)
+      throw InputError(d.id() + ": rows [" + std::to_string(b) + ", " + std::to_string(e) + ") outside the set's " +
+                       std::to_string(recs.size()) + " records");
+    recs = std::vector<Record>(recs.begin() + b, recs.begin() + e);
+  }
   ExtractOptions eo;
   eo.use_cache = false;  // the unit is the cache
   eo.progress_label = "features " + d.name;
   const auto r = extract_features(ds, recs, ex, eo);
   write_features(w / "features.npy", r, feature_sidecar(r, ex, spec, c.device, ds, modality, split));
+  if (shard) {
+    metrics::StatsAccumulator acc(static_cast<int>(r.features.cols));
+    for (std::int64_t i = 0; i < r.features.rows; i += 1024)
+      acc.add(r.features.data.data() + i * r.features.cols, std::min<std::int64_t>(1024, r.features.rows - i));
+    write_state(w / "sufficient_stats.npz", acc);
+  }
   return ojson{{"rows", r.features.rows}, {"dim", r.features.cols}, {"seconds", r.seconds}};
 }
 
@@ -33,9 +135,30 @@ void plan_features(RunContext& c) {
   const ojson spec = {{"extractor", fs_.extractor}};
   auto unit = [&](const std::string& name, const fs::path& dir, const std::string& hash, const std::string& modality,
                   const std::string& split) {
-    return c.run(make_unit("features", name, spec,
-                           {{"extractor", exin}, {"dataset", hash}, {"modality", modality}, {"split", split}},
-                           {{"dataset", c.location(dir)}}));
+    const ojson in = {{"extractor", exin}, {"dataset", hash}, {"modality", modality}, {"split", split}};
+    const ojson where = {{"dataset", c.location(dir)}};
+    const std::int64_t size = c.suite.shard_size;
+    const std::int64_t rows = size > 0 ? static_cast<std::int64_t>(load_dataset(dir).select(modality, split).size()) : 0;
+    if (size <= 0 || rows <= size) return c.run(make_unit("features", name, spec, in, where));
+    // Shard units, then the set's unit over them (a later Slurm wave: it reads pending units).
+    const std::int64_t count = (rows + size - 1) / size;
+    ojson keys = ojson::array(), dirs = ojson::array();
+    auto tag = [](std::int64_t v) {
+      std::string s = std::to_string(v);
+      return std::string(s.size() < 3 ? 3 - s.size() : 0, '0') + s;
+    };
+    for (std::int64_t i = 0; i < count; ++i) {
+      ojson sin = in;
+      sin["rows"] = {i * size, std::min(rows, (i + 1) * size)};
+      sin["shard"] = {i, count};
+      const Unit s = c.run(make_unit("features", name + ".shard-" + tag(i) + "-of-" + tag(count), spec, sin, where));
+      keys.push_back(s.key);
+      dirs.push_back(c.location(s.dir));
+    }
+    ojson min = in;
+    min["shards"] = keys;
+    min["rows"] = rows;
+    return c.run(make_unit("features", name, spec, min, {{"dataset", c.location(dir)}, {"shards", dirs}}));
   };
   for_each_image_set(
       c, "stage features", /*with_real=*/true,
@@ -43,6 +166,11 @@ void plan_features(RunContext& c) {
         c.real_features[m] = unit("real-" + m, c.real.at(m).real_dir, c.real.at(m).real_hash, m, fs_.real_split);
       },
       [&](const std::string& model, const std::string& mod, const Generated& g) {
+        if (c.suite.shard_size > 0 && g.unit.pending) {
+          // Its size decides the shards: planned in a wave after it (whatever reads this waits).
+          c.syn_features[mm(model, mod)] = g.unit;
+          return;
+        }
         c.syn_features[mm(model, mod)] = unit(model + "-" + mod, g.unit.dir, g.manifest_hash, mod, "");
       });
 }

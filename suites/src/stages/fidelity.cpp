@@ -9,6 +9,7 @@
 #include "medsyn/metrics/feature_extract.h"
 #include "medsyn/metrics/fidelity.h"
 #include "medsyn/metrics/intensity.h"
+#include "medsyn/metrics/stats.h"
 #include "../run_context.h"
 
 namespace fs = std::filesystem;
@@ -23,6 +24,11 @@ ojson compute_fidelity(const UnitDescription& d, RunContext& c, const fs::path& 
   const std::string mod = d.inputs["modality"];
   const Matrix32 real = read_feature_matrix(c.resolve(d.locations.at("real")) / "features.npy");
   const Matrix32 syn = read_feature_matrix(c.resolve(d.locations.at("synthetic")) / "features.npy");
+  // A set extracted in shards carries its statistics merged from the shards' (features.cpp): the
+  // FID point estimate uses them; every other metric reads the concatenated rows.
+  for (const auto& [which, stats] : {std::pair{"real", &o.real_stats}, std::pair{"synthetic", &o.synthetic_stats}})
+    if (const fs::path f = c.resolve(d.locations.at(which)) / "fid_stats.npz"; fs::exists(f))
+      *stats = std::make_shared<const metrics::GaussianStats>(metrics::read_stats_npz(f));
   ojson meta;
   try {
     const auto r = metrics::fidelity_from_features(mod, real, syn, o);

@@ -7,6 +7,7 @@
 
 #include "medsyn/core/error.h"
 #include "medsyn/core/hashing.h"
+#include "medsyn/core/json.h"
 #include "medsyn/core/manifest.h"
 #include "medsyn/engine/engine.h"
 #include "medsyn/engine/generator.h"
@@ -127,9 +128,81 @@ void plan_replay_generation(RunContext& c, const ModelSpec& m, const ojson& spec
   }
 }
 
+// Shard units of a generate unit (execution.shard_size; docs/cluster.md "Sharding large units"):
+// each prompt's images cut into chunks of at most shard_size, one unit per chunk. Chunk 0 of
+// prompt i samples with the seed the whole set gives prompt i (derive_seed(seed, i)), chunk j > 0
+// with derive_seed(that seed, kShardStream + j): deterministic, distinct noise for every image.
+// Returns the set's unit over the shards (a later Slurm wave: it reads pending units).
+Unit plan_generate_shards(RunContext& c, const std::string& name, const ojson& spec, const ojson& in, const ojson& where) {
+  constexpr std::uint64_t kShardStream = 0x5348415244000000ULL;  // "SHARD"
+  const std::int64_t size = c.suite.shard_size;
+  const std::uint64_t seed = in["seed"];
+  struct Chunk {
+    ojson prompt;
+    std::uint64_t seed;
+  };
+  std::vector<Chunk> chunks;
+  for (std::size_t i = 0; i < in["prompts"].size(); ++i) {
+    const ojson& p = in["prompts"][i];
+    const std::int64_t k = p[1];
+    const std::uint64_t pseed = stats::derive_seed(seed, i);
+    for (std::int64_t j = 0; j * size < k; ++j) {
+      ojson part = p;
+      part[1] = std::min(size, k - j * size);
+      chunks.push_back({part, j == 0 ? pseed : stats::derive_seed(pseed, kShardStream + static_cast<std::uint64_t>(j))});
+    }
+  }
+  auto tag = [](std::size_t v) {
+    std::ostringstream o;
+    o << std::setw(3) << std::setfill('0') << v;
+    return o.str();
+  };
+  ojson keys = ojson::array(), dirs = ojson::array();
+  for (std::size_t t = 0; t < chunks.size(); ++t) {
+    ojson sin = in;
+    sin["prompts"] = ojson::array({chunks[t].prompt});
+    sin["prompt_seeds"] = ojson::array({chunks[t].seed});
+    sin["n"] = chunks[t].prompt[1];
+    sin["shard"] = {t, chunks.size()};
+    const Unit s = c.run(make_unit("generate", name + ".shard-" + tag(t) + "-of-" + tag(chunks.size()), spec, sin, {{"model", where}}));
+    keys.push_back(s.key);
+    dirs.push_back(c.location(s.dir));
+  }
+  ojson min = in;
+  min["shards"] = keys;
+  return c.run(make_unit("generate", name, spec, min, {{"model", where}, {"shards", dirs}}));
+}
+
+// The set's unit from its shard units (execution.shard_size): every shard's images linked in
+// shard order under shards/sNNN/, one manifest.jsonl; seconds = the shards' generation time.
+ojson merge_generate_shards(const UnitDescription& d, RunContext& c, const fs::path& w) {
+  std::vector<Record> out;
+  double seconds = 0;
+  int t = 0;
+  for (const auto& loc : d.locations.at("shards")) {
+    const fs::path dir = c.resolve(loc);
+    const Dataset ds = load_dataset(dir);
+    std::ostringstream prefix;
+    prefix << "shards/s" << std::setw(3) << std::setfill('0') << t++ << "/";
+    for (const auto& r : ds.records) {
+      Record o = r;
+      o.path = prefix.str() + r.path;
+      link_or_copy(ds.image_path(r), w / o.path);
+      out.push_back(o);
+    }
+    seconds += read_json_file(dir / "done.json")["summary"].value("seconds", 0.0);
+  }
+  if (static_cast<long>(out.size()) != d.inputs["n"].get<long>())
+    throw InputError(d.id() + ": the shards hold " + std::to_string(out.size()) + " images, planned " + d.inputs["n"].dump());
+  write_manifest(w, out);
+  return ojson{{"images", out.size()}, {"seconds", seconds}, {"images_per_s", seconds > 0 ? out.size() / seconds : 0.0},
+               {"shards", d.locations.at("shards").size()}};
+}
+
 }  // namespace
 
 ojson compute_generate(const UnitDescription& d, RunContext& c, const fs::path& w) {
+  if (d.inputs.contains("shards")) return merge_generate_shards(d, c, w);
   const auto t0 = std::chrono::steady_clock::now();
   const ojson& sp = d.spec;
   const std::string source = sp["source"], mod = d.inputs["modality"], specialty = d.inputs["specialty"];
@@ -171,7 +244,10 @@ ojson compute_generate(const UnitDescription& d, RunContext& c, const fs::path& 
       const int n = prompts[i][1];
       std::ostringstream part;
       part << "parts/p" << std::setw(3) << std::setfill('0') << i;
-      const Dataset ds = gen->generate({prompt}, n, stats::derive_seed(seed, i), w / part.str());
+      // A shard unit carries its prompts' seeds (plan_generate_shards); the whole set derives them.
+      const std::uint64_t pseed = d.inputs.contains("prompt_seeds") ? d.inputs["prompt_seeds"][i].get<std::uint64_t>()
+                                                                    : stats::derive_seed(seed, i);
+      const Dataset ds = gen->generate({prompt}, n, pseed, w / part.str());
       for (std::size_t k = 0; k < ds.records.size() && static_cast<int>(k) < n; ++k) {
         Record o = ds.records[k];
         o.path = part.str() + "/" + o.path;
@@ -236,7 +312,9 @@ void plan_generate(RunContext& c) {
       const ojson in = {{"model", ident}, {"model_name", m.name}, {"modality", mod}, {"manifest_modality", ms.manifest_modality},
                         {"specialty", ms.specialty}, {"prompts", pl}, {"n", n}, {"seed", c.seed_for("generate:" + m.name + ":" + mod)},
                         {"device", engine_model ? c.device : std::string("")}};
-      const Unit u = c.run(make_unit("generate", m.name + "-" + mod, spec, in, {{"model", where}}));
+      const Unit u = c.suite.shard_size > 0 && n > c.suite.shard_size && m.source != "folder"
+                         ? plan_generate_shards(c, m.name + "-" + mod, spec, in, where)
+                         : c.run(make_unit("generate", m.name + "-" + mod, spec, in, {{"model", where}}));
       Generated g;
       g.unit = u;
       if (!u.pending) g.manifest_hash = manifest_hash(u.dir);  // pending: later stages are planned after it ran

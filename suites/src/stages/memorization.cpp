@@ -105,6 +105,9 @@ ojson compute_memorization(const UnitDescription& d, RunContext& c, const fs::pa
   o.cache_dir = c.run_dir / "cache";
   o.seed = d.inputs["seed"];
   o.out_dir = w;
+  // execution.shard_size: the training gallery searched shard by shard, top-k merged (the same
+  // neighbours as one flat search; memorization/shards.h). Absent in units planned without it.
+  o.gallery_shard_size = d.inputs.value("gallery_shard_size", std::int64_t{0});
   try {
     const auto r = memorization::run_audit(o);
     for (const auto& a : r.modalities)
@@ -141,8 +144,9 @@ void plan_memorization(RunContext& c) {
     for (const auto& mod : model.modalities) {
       const RealData& rd = c.real.at(mod);
       const auto& g = c.generated.at(mm(model.name, mod));
-      const ojson in = {{"train", rd.real_hash}, {"holdout", rd.holdout_hash}, {"synthetic", g.manifest_hash}, {"modality", mod},
-                        {"seed", c.seed_for("memorization:" + model.name + ":" + mod)}, {"device", c.device}};
+      ojson in = {{"train", rd.real_hash}, {"holdout", rd.holdout_hash}, {"synthetic", g.manifest_hash}, {"modality", mod},
+                  {"seed", c.seed_for("memorization:" + model.name + ":" + mod)}, {"device", c.device}};
+      if (c.suite.shard_size > 0) in["gallery_shard_size"] = c.suite.shard_size;  // unsharded keys unchanged
       const ojson where = {{"train", c.location(rd.real_dir)}, {"holdout", c.location(rd.holdout_dir)},
                            {"synthetic", c.location(g.unit.dir)}};
       c.memorization[mm(model.name, mod)] = c.run(make_unit("memorization", model.name + "-" + mod, spec, in, where));

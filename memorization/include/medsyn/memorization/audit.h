@@ -59,6 +59,11 @@ struct AuditOptions {
   // Gallery views (gallery.h): centred zooms of every training image indexed besides the image;
   // "" or "none" = the images only.
   std::string train_zooms = "1.1,1.2";
+  // Sharded gallery search (issue 15, shards.h): with the flat index and more training images
+  // than this, the gallery is searched shard by shard (each shard's images with all their views)
+  // and the per-shard top lists merged: the same neighbours, similarities and order as one flat
+  // search. 0 = one index (and the index cache); ignored for ivf/hnsw.
+  std::int64_t gallery_shard_size = 0;
 };
 
 struct Neighbor {
@@ -101,6 +106,7 @@ struct ModalityAudit {
   int gallery_views = 1;           // 1 + number of train zooms
   std::size_t gallery_rows = 0;    // n_train * gallery_views
   std::string index_description;
+  int gallery_shards = 1;          // flat searches merged (gallery_shard_size)
   bool index_cache_hit = false;
   double index_seconds = 0;
   std::size_t index_memory_bytes = 0;

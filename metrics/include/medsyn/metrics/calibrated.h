@@ -55,10 +55,14 @@ struct FidEstimates {
 
 // FID of A vs B (`fid_opt`: eps for rank-deficient covariances, for the point estimate and the
 // replicates). Below the minimum size (sample_size.h) both estimates are null with the reason and
-// `point` is not computed (point.fid NaN).
+// `point` is not computed (point.fid NaN). `stats_a` / `stats_b`, when given, are the statistics
+// of all rows of a / b computed elsewhere (merged from shards, issue 15): the point estimate uses
+// them instead of one pass over the rows (InputError when their n or dim differ from the rows);
+// the replicates always resample the rows.
 FidEstimates fid_estimates(FeatureView a, FeatureView b, const IntervalOptions& opt,
                            const std::string& name_a = "A", const std::string& name_b = "B",
-                           const FidOptions& fid_opt = {});
+                           const FidOptions& fid_opt = {}, const GaussianStats* stats_a = nullptr,
+                           const GaussianStats* stats_b = nullptr);
 
 // KID with an interval for the population MMD^2. Replicate b uses KID subsets seeded from
 // (kid.seed, b); the subset size actually used for the point estimate is kept for the replicates.

@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <limits>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -28,6 +29,7 @@
 #include "medsyn/core/estimate.h"
 #include "medsyn/core/npy.h"
 #include "medsyn/metrics/feature_extract.h"
+#include "medsyn/metrics/stats.h"
 
 namespace medsyn::metrics {
 
@@ -43,6 +45,9 @@ struct FidelityOptions {
   int kid_subsets = 100;
   std::int64_t kid_subset_size = 1000;
   ExtractOptions extract;      // batch, cache
+  // Statistics of all real / synthetic rows computed elsewhere (merged from shard units, issue
+  // 15): the FID point estimate uses them (fid_estimates); null = one pass over the rows.
+  std::shared_ptr<const GaussianStats> real_stats, synthetic_stats;
 };
 
 struct ModalityFidelity {

@@ -64,6 +64,9 @@ struct Suite {
   std::vector<ModelSpec> models;
   EvaluationSpecs evaluations;
   nlohmann::ordered_json report = nlohmann::ordered_json::object();
+  // execution.shard_size: images per shard unit for features and generation (0 = no sharding;
+  // docs/cluster.md "Sharding large units").
+  std::int64_t shard_size = 0;
   nlohmann::ordered_json json;      // the whole file
 
   // "fidelity" | "diversity" | "memorization" | "downstream" | "adherence" | "compute"; "" = true.
