@@ -321,7 +321,8 @@ namespace {
 
 // Differences between two results.json documents, as "path: a vs b" lines. Skipped: `skip` paths
 // (prefix match) and the "features" objects (unit folders). Numbers under a key starting with
-// "fid" may differ by `fid_rel` relative (FID from merged shard statistics); all else exactly.
+// "fid" or "fd" (the Fréchet distance's name outside Inception spaces) may differ by `fid_rel`
+// relative (from merged shard statistics); all else exactly.
 void diff_json(const json& a, const json& b, const std::string& path, const std::vector<std::string>& skip, double fid_rel,
                bool in_fid, std::vector<std::string>& out) {
   for (const auto& s : skip)
@@ -333,7 +334,7 @@ void diff_json(const json& a, const json& b, const std::string& path, const std:
         out.push_back(path + "/" + k + ": only in the first");
         continue;
       }
-      diff_json(v, b[k], path + "/" + k, skip, fid_rel, in_fid || k.rfind("fid", 0) == 0, out);
+      diff_json(v, b[k], path + "/" + k, skip, fid_rel, in_fid || k.rfind("fid", 0) == 0 || k.rfind("fd", 0) == 0, out);
     }
     for (const auto& [k, v] : b.items())
       if (!a.contains(k) && k != "features") out.push_back(path + "/" + k + ": only in the second");
@@ -427,7 +428,7 @@ TEST_CASE("run: execution.shard_size gives the unsharded results (feature and ge
             1e-10, false, diffs);
   for (const auto& d : diffs) UNSCOPED_INFO(d);
   CHECK(diffs.empty());
-  REQUIRE(ra["results"]["gen"]["breast_ultrasound"]["fid"]["value"].is_number());
+  REQUIRE(ra["results"]["gen"]["breast_ultrasound"]["fd"]["value"].is_number());  // pixel features: fd
 }
 
 TEST_CASE("run and load_suite: invalid suites list every problem with its JSON path (exit 2)", "[suites][runner][errors]") {
