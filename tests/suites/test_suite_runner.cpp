@@ -559,7 +559,7 @@ TEST_CASE("run: tiny end-to-end with trained engines on BreastMNIST killed while
   CHECK(normalised(tmp / "run" / "results.json") == normalised(tmp / "ref" / "results.json"));
 }
 
-TEST_CASE("run: prompt replay catches a generator that returns its training images; the audit's keys do not change",
+TEST_CASE("run: prompt replay catches a generator that returns its training images, and the audit keys do not change",
           "[suites][runner][replay]") {
   test::medmnist_file("breastmnist");
   test::TempDir tmp;
