@@ -260,10 +260,14 @@ AuditResult run_audit(const AuditOptions& opt) {
     // Image-level search: k * views gallery rows always hold the k best distinct images.
     auto search_images = [&](const KnnIndex& index, const float* q, std::int64_t nq, int kk, std::vector<int>* view) {
       const int rows = static_cast<int>(std::min<std::int64_t>(static_cast<std::int64_t>(kk) * views, n_rows));
-      // Flat: search_exact (FAISS's result unless a tie straddles the last place; then the lower
-      // rows, as a merge of shards gets them).
+      // Sharding asked for (gallery_shard_size > 0), flat: search_exact even when the gallery fits
+      // one shard (FAISS's per-query kernel and a fixed tie rule: the same numbers at every shard
+      // size). Not asked for: FAISS's own search, whose BLAS path is several times faster on large
+      // query sets (bench_memorization: BM_FaissFlatIP vs BM_SearchExact) and whose results are
+      // those of every earlier version.
       if (!sharded)
-        return collapse_gallery(index.kind() == IndexKind::flat ? search_exact(index, q, nq, rows) : index.search(q, nq, rows),
+        return collapse_gallery(index.kind() == IndexKind::flat && opt.gallery_shard_size > 0 ? search_exact(index, q, nq, rows)
+                                                                                               : index.search(q, nq, rows),
                                 n_img, kk, view);
       std::vector<KnnResult> parts;
       const auto t_shards = std::chrono::steady_clock::now();

@@ -360,6 +360,12 @@ TEST_CASE("run: execution.shard_size gives the unsharded results (feature and ge
   test::TempDir tmp;
   write_folder_suite(tmp.path());
   ordered_json sharded = ordered_json::parse(read_file_text(tmp / "s.json"));
+  // "plain": a shard size no set reaches (no shard unit, the same keys as without it), so its
+  // audit searches with search_exact like the sharded one (without any shard_size the audit keeps
+  // FAISS's BLAS search, whose similarities differ in the last bits with the gallery's size).
+  ordered_json plain = sharded;
+  plain["execution"] = {{"shard_size", 1000}};
+  atomic_write_text(tmp / "s.json", plain.dump(2));
   sharded["execution"] = {{"shard_size", 5}};
   atomic_write_text(tmp / "sharded.json", sharded.dump(2));
   suites::RunOptions o;

@@ -62,7 +62,8 @@ struct AuditOptions {
   // Sharded gallery search (issue 15, shards.h): with the flat index and more training images
   // than this, the gallery is searched shard by shard (each shard's images with all their views)
   // and the per-shard top lists merged: the same neighbours, similarities and order as one flat
-  // search. 0 = one index (and the index cache); ignored for ivf/hnsw.
+  // search (search_exact, shards.h, also when the gallery fits one shard). 0 = one index, FAISS's
+  // own (BLAS) search and the index cache; ignored for ivf/hnsw.
   std::int64_t gallery_shard_size = 0;
 };
 
