@@ -1,5 +1,7 @@
 #include "medsyn/core/text_encoding.h"
 
+#include <cctype>
+
 namespace medsyn {
 
 std::string html_escape(const std::string& s) {
@@ -29,6 +31,21 @@ std::string base64(const std::vector<std::uint8_t>& b) {
     out += t[(v >> 12) & 63];
     out += i + 1 < b.size() ? t[(v >> 6) & 63] : '=';
     out += i + 2 < b.size() ? t[v & 63] : '=';
+  }
+  return out;
+}
+
+std::string normalise_prompt_text(const std::string& s) {
+  std::string out;
+  bool space = false;
+  for (unsigned char ch : s) {
+    if (std::isspace(ch)) {
+      space = !out.empty();
+      continue;
+    }
+    if (space) out.push_back(' ');
+    space = false;
+    out.push_back(static_cast<char>(std::tolower(ch)));
   }
   return out;
 }

@@ -26,6 +26,7 @@
 #include "medsyn/core/manifest.h"
 #include "medsyn/core/progress.h"
 #include "medsyn/core/provenance.h"
+#include "medsyn/core/text_encoding.h"
 #include "medsyn/stats/auc.h"
 #include "medsyn/stats/classification.h"
 #include "medsyn/stats/intervals.h"
@@ -36,18 +37,7 @@ namespace fs = std::filesystem;
 namespace medsyn::downstream {
 
 std::string normalise_adherence_prompt(const std::string& s) {
-  std::string out;
-  bool space = false;
-  for (unsigned char ch : s) {
-    if (std::isspace(ch)) {
-      space = !out.empty();
-      continue;
-    }
-    if (space) out.push_back(' ');
-    space = false;
-    out.push_back(static_cast<char>(std::tolower(ch)));
-  }
-  return out;
+  return normalise_prompt_text(s);  // core/text_encoding.h: one normal form
 }
 
 void validate(const AdherenceOptions& o) {

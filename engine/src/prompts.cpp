@@ -11,23 +11,13 @@
 #include "medsyn/core/hashing.h"
 #include "medsyn/core/json.h"
 #include "medsyn/core/progress.h"
+#include "medsyn/core/text_encoding.h"
 #include "medsyn/engine/engine.h"
 
 namespace medsyn::engine {
 
 std::string normalise_prompt(const std::string& s) {
-  std::string out;
-  bool space = false;
-  for (unsigned char ch : s) {
-    if (std::isspace(ch)) {
-      space = !out.empty();
-      continue;
-    }
-    if (space) out.push_back(' ');
-    space = false;
-    out.push_back(static_cast<char>(std::tolower(ch)));
-  }
-  return out;
+  return normalise_prompt_text(s);  // core/text_encoding.h: one normal form
 }
 namespace {
 std::string head(const std::string& s) { return s.substr(0, s.find(',')); }
