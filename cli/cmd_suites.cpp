@@ -161,7 +161,7 @@ void register_suite_validate_command(CLI::App& root) {
   v->add_flag("--json", a->json, "Print JSON");
   v->callback([a] {
     const auto problems = suites::validate_suite_file(a->file);
-    const auto warnings = problems.empty() ? suites::sample_size_warnings_file(a->file)
+    const auto warnings = problems.empty() ? suites::suite_warnings_file(a->file)
                                            : std::vector<suites::SuiteProblem>{};
     if (a->json) {
       nlohmann::json arr = nlohmann::json::array(), warr = nlohmann::json::array();

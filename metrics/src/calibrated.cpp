@@ -116,7 +116,7 @@ FidEstimates fid_estimates(FeatureView a, FeatureView b, const IntervalOptions& 
     throw InputError(name_a + " has dimension " + std::to_string(a.cols) + " but " + name_b + " has " +
                      std::to_string(b.cols));
   const long long n = a.rows + b.rows;
-  const std::string plug_estimand = "expected plug-in FID at n_a=" + std::to_string(a.rows) +
+  const std::string plug_estimand = "expected plug-in Frechet distance at n_a=" + std::to_string(a.rows) +
                                     ", n_b=" + std::to_string(b.rows);
   const std::string pop_estimand = "population Frechet distance";
   FidEstimates out;

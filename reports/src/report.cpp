@@ -39,7 +39,7 @@ std::string safe_name(const std::string& s) {
 std::vector<std::string> table_metrics(const Results& r) {
   std::vector<std::string> out;
   const auto present = r.metric_names();
-  for (const char* m : {"fid", "fd", "fid_population", "fd_population", "kid", "cmmd", "precision", "recall", "ms_ssim", "vendi"})
+  for (const char* m : {"fid", "fd", "fid_population", "fd_population", "kid", "cmmd", "precision", "recall", "ms_ssim", "vendi", "clip_score"})
     if (std::find(present.begin(), present.end(), m) != present.end()) out.push_back(m);
   return out;
 }

@@ -40,6 +40,9 @@ MetricInfo default_metric_info(const std::string& name) {
       {"ms_ssim", {"MS-SSIM", Better::lower, 3, /*best_near_reference=*/true}},
       {"vendi", {"Vendi", Better::higher, 2, /*best_near_reference=*/true}},
       {"cmmd", {"CMMD", Better::lower, 3}},
+      // prompt alignment from the user's CLIP-style model (metrics/clip_score.h)
+      {"clip_score", {"CLIP score", Better::higher, 2}},
+      {"clip_score_w25", {"CLIP-S (w=2.5)", Better::higher, 4}},
       {"cmmd_real_floor", {"CMMD floor (real)", Better::lower, 3}},
       {"fraction_memorized", {"Fraction memorized", Better::lower, 4}},
       {"authpct", {"AuthPct (%)", Better::higher, 1}},
@@ -125,7 +128,7 @@ MetricInfo Results::metric_info(const std::string& name) const {
 std::vector<std::string> Results::metric_names() const {
   static const std::vector<std::string> canonical = {"fid", "fd", "fid_population", "fd_population", "kid", "cmmd",
                                                      "precision", "recall", "density", "coverage", "ms_ssim", "vendi",
-                                                     "fid_real_floor", "fd_real_floor", "fid_real_floor_population",
+                                                     "clip_score", "clip_score_w25", "fid_real_floor", "fd_real_floor", "fid_real_floor_population",
                                                      "fd_real_floor_population", "cmmd_real_floor"};
   std::set<std::string> present;
   for (const auto& [model, mods] : results)
@@ -321,7 +324,7 @@ std::vector<SchemaError> validate_results(const ojson& j) {
           }
         }
 
-  for (const char* section : {"results", "samples", "samples_real", "intensity", "memorization", "downstream", "adherence"})
+  for (const char* section : {"results", "samples", "samples_real", "intensity", "memorization", "downstream", "adherence", "alignment"})
     check_model_modality_map(j, section, errs);
   if (auto c = j.find("compute"); c != j.end() && c->is_object() && c->contains("models") && (*c)["models"].is_object())
     for (auto m = (*c)["models"].begin(); m != (*c)["models"].end(); ++m)

@@ -82,7 +82,7 @@ ojson models_json(const RunContext& c) {
 // results (per model and modality), reference (real floors) and samples.
 void add_metrics(RunContext& c, ojson& r) {
   ojson results = ojson::object(), reference = ojson::object(), samples = ojson::object();
-  ojson intensity = ojson::object(), samples_real = ojson::object();
+  ojson intensity = ojson::object(), samples_real = ojson::object(), alignment = ojson::object();
   const int per_grid = c.suite.report.value("samples_per_grid", 16);
   // A suite that redacts real images (memorization.redact_real) gets no real sample rows either.
   const bool redact = c.suite.evaluations.memorization && c.suite.evaluations.memorization->redact_real;
@@ -159,6 +159,21 @@ void add_metrics(RunContext& c, ojson& r) {
           c.notes.push_back("diversity of " + m.name + " on " + mod + " not computed: " + u.meta.value("reason", ""));
         }
       }
+      if (c.alignment.count(k)) {  // CLIP score of the images with their prompts (stage alignment)
+        const Unit& u = c.alignment.at(k);
+        if (u.meta.value("ok", false)) {
+          const fs::path file = u.dir / "alignment.json";
+          const json a = read_json_file(file);
+          for (const char* name : {"clip_score", "clip_score_w25"}) {
+            mets[name] = to_json(estimate_from_json(a.at(name), file.string() + ": " + name));
+            mets[name]["feature_space"] = a["image_tower"].value("id", "");
+          }
+          if (!alignment.contains(m.name)) alignment[m.name] = ojson::object();
+          alignment[m.name][mod] = reports::read_ordered_json_file(file);
+        } else {
+          c.notes.push_back("alignment of " + m.name + " on " + mod + " not computed: " + u.meta.value("reason", ""));
+        }
+      }
       results[m.name][mod] = mets;
       if (c.fidelity.count(k) && c.fidelity.at(k).meta.value("intensity", false)) {
         if (!intensity.contains(m.name)) intensity[m.name] = ojson::object();
@@ -211,6 +226,7 @@ void add_metrics(RunContext& c, ojson& r) {
     ref(mod)["ms_ssim"] = to_json(estimate_from_json(d["ms_ssim"], (u.dir / "diversity.json").string()));
   }
   r["results"] = results;
+  if (!alignment.empty()) r["alignment"] = alignment;
   if (!reference.empty()) r["reference"] = reference;
   if (!samples.empty()) r["samples"] = samples;
   if (!samples_real.empty()) r["samples_real"] = samples_real;

@@ -61,6 +61,7 @@ struct RunContext {
   std::map<std::string, Unit> syn_features;                  // "model/modality"
   std::map<std::string, Unit> fidelity, diversity, memorization, downstream;  // "model/modality"
   std::map<std::string, Unit> adherence;                     // "model/modality"
+  std::map<std::string, Unit> alignment;                     // "model/modality": CLIP score
   std::map<std::string, Unit> real_diversity;                // modality
   std::map<std::string, Unit> compute;                       // model
   std::map<std::string, Generated> replay_generated;         // "model/modality": prompt-replay images
@@ -107,6 +108,7 @@ void plan_diversity(RunContext& c);
 void plan_memorization(RunContext& c);
 void plan_downstream(RunContext& c);
 void plan_adherence(RunContext& c);
+void plan_alignment(RunContext& c);
 void plan_compute(RunContext& c);
 ojson compute_data(const UnitDescription& d, RunContext& c, const std::filesystem::path& work);
 ojson compute_train(const UnitDescription& d, RunContext& c, const std::filesystem::path& work);
@@ -117,6 +119,7 @@ ojson compute_diversity(const UnitDescription& d, RunContext& c, const std::file
 ojson compute_memorization(const UnitDescription& d, RunContext& c, const std::filesystem::path& work);
 ojson compute_downstream(const UnitDescription& d, RunContext& c, const std::filesystem::path& work);
 ojson compute_adherence(const UnitDescription& d, RunContext& c, const std::filesystem::path& work);
+ojson compute_alignment(const UnitDescription& d, RunContext& c, const std::filesystem::path& work);
 ojson compute_compute(const UnitDescription& d, RunContext& c, const std::filesystem::path& work);
 
 // The one stage list (stages.cpp): name, what it does, the evaluation that enables it ("" =

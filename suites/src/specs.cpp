@@ -205,6 +205,28 @@ AdherenceSpec adherence_spec_from_json(const json& j, const std::string& where) 
   return s;
 }
 
+AlignmentSpec alignment_spec_from_json(const json& j, const std::string& where) {
+  const Reader r(j, where);
+  r.only({"modalities", "image_tower", "prompt_embeddings", "prompts", "bootstrap", "ci_level"});
+  AlignmentSpec s;
+  if (r.has("modalities") && !r.at("modalities").is_null()) {
+    std::vector<std::string> mods;
+    r.strings("modalities", mods);
+    s.modalities = mods;
+  }
+  if (!r.has("image_tower")) r.fail("image_tower", "is required (an extractor spec: the image tower of the user's CLIP-style model)");
+  r.string("image_tower", s.image_tower);
+  if (s.image_tower.empty()) r.fail("image_tower", "must not be empty");
+  if (!r.has("prompt_embeddings"))
+    r.fail("prompt_embeddings", "is required (E.json or E.npy: the prompts embedded by the user's text tower)");
+  r.string("prompt_embeddings", s.prompt_embeddings);
+  if (s.prompt_embeddings.empty()) r.fail("prompt_embeddings", "must not be empty");
+  r.string("prompts", s.prompts);
+  r.integer("bootstrap", s.bootstrap, 0);
+  r.number("ci_level", s.ci_level, 0, 1, true, true);
+  return s;
+}
+
 ComputeSpec compute_spec_from_json(const json& j, const std::string& where) {
   const Reader r(j, where);
   r.only({"measure", "measure_steps"});
@@ -216,13 +238,14 @@ ComputeSpec compute_spec_from_json(const json& j, const std::string& where) {
 
 EvaluationSpecs evaluation_specs_from_json(const json& j, const std::string& where) {
   const Reader r(j, where);
-  r.only({"fidelity", "diversity", "memorization", "downstream", "adherence", "compute"});
+  r.only({"fidelity", "diversity", "memorization", "downstream", "adherence", "alignment", "compute"});
   EvaluationSpecs e;
   if (r.has("fidelity")) e.fidelity = fidelity_spec_from_json(j["fidelity"], where + ".fidelity");
   if (r.has("diversity")) e.diversity = diversity_spec_from_json(j["diversity"], where + ".diversity");
   if (r.has("memorization")) e.memorization = memorization_spec_from_json(j["memorization"], where + ".memorization");
   if (r.has("downstream")) e.downstream = downstream_spec_from_json(j["downstream"], where + ".downstream");
   if (r.has("adherence")) e.adherence = adherence_spec_from_json(j["adherence"], where + ".adherence");
+  if (r.has("alignment")) e.alignment = alignment_spec_from_json(j["alignment"], where + ".alignment");
   if (r.has("compute")) e.compute = compute_spec_from_json(j["compute"], where + ".compute");
   return e;
 }
@@ -266,11 +289,23 @@ json to_json(const AdherenceSpec& s) {
           {"ci_level", s.ci_level}};
 }
 
+json to_json(const AlignmentSpec& s) {
+  return {{"modalities", s.modalities ? json(*s.modalities) : json(nullptr)},
+          {"image_tower", s.image_tower},
+          {"prompt_embeddings", s.prompt_embeddings},
+          {"prompts", s.prompts},
+          {"bootstrap", s.bootstrap},
+          {"ci_level", s.ci_level}};
+}
+
 json to_json(const ComputeSpec& s) { return {{"measure", s.measure}, {"measure_steps", s.measure_steps}}; }
 
 const std::vector<std::string>& planning_fields(const std::string& evaluation) {
   static const std::vector<std::string> none, diversity = {"reference"}, downstream = {"modalities"}, memorization = {"replay"};
+  // alignment: the files enter a unit's inputs as content hashes (and the tower as its id), not as paths
+  static const std::vector<std::string> alignment = {"modalities", "image_tower", "prompt_embeddings", "prompts"};
   if (evaluation == "diversity") return diversity;
+  if (evaluation == "alignment") return alignment;
   if (evaluation == "memorization") return memorization;
   if (evaluation == "downstream" || evaluation == "adherence") return downstream;  // both: {"modalities"}
   return none;

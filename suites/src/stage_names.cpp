@@ -10,7 +10,7 @@ namespace medsyn::suites {
 
 const std::vector<std::string>& stage_names() {
   static const std::vector<std::string> names = {"data",         "train",      "generate",  "features", "fidelity",
-                                                 "diversity",    "memorization", "downstream", "adherence", "compute",
+                                                 "diversity",    "memorization", "downstream", "adherence", "alignment", "compute",
                                                  "report"};
   return names;
 }

@@ -26,6 +26,8 @@ const std::vector<Stage>& stage_table() {
        compute_downstream},
       {"adherence", "prompt adherence: CAS on the synthetic images and the reverse CAS on the real test split",
        "adherence", plan_adherence, compute_adherence},
+      {"alignment", "prompt alignment: CLIP score of each generated image with its prompt (the user's image tower and prompt embeddings)",
+       "alignment", plan_alignment, compute_alignment},
       {"compute", "engine cost per model (params, FLOPs, wall time, steps, images/s)", "compute", plan_compute,
        compute_compute},
       {"report", "results.json and report/ (always rebuilt from the units)", "", nullptr, nullptr},

@@ -19,6 +19,7 @@ bool Suite::has_evaluation(const std::string& n) const {
   if (n == "memorization") return evaluations.memorization.has_value();
   if (n == "downstream") return evaluations.downstream.has_value();
   if (n == "adherence") return evaluations.adherence.has_value();
+  if (n == "alignment") return evaluations.alignment.has_value();
   if (n == "compute") return evaluations.compute.has_value();
   throw Error("unknown evaluation '" + n + "'");
 }

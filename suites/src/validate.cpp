@@ -4,6 +4,7 @@
 #include <set>
 
 #include "medsyn/core/error.h"
+#include "medsyn/core/feature_space.h"
 #include "medsyn/core/fs.h"
 #include "medsyn/core/json.h"
 #include "medsyn/metrics/extractor.h"
@@ -154,6 +155,28 @@ std::vector<SuiteProblem> validate_suite(const ojson& suite, const fs::path& sui
           }
       }
     }
+    if (ev.contains("alignment") && ev["alignment"].is_object()) {  // files of the user's CLIP-style model
+      const ojson& al = ev["alignment"];
+      const std::string ap = json_path_key(ep, "alignment");
+      for (const char* key : {"prompt_embeddings", "prompts"})
+        if (al.contains(key) && al[key].is_string() && !al[key].get<std::string>().empty())
+          c.must_exist(al[key], json_path_key(ap, key), false);
+      if (al.contains("image_tower") && al["image_tower"].is_string()) {
+        const std::string tower = al["image_tower"].get<std::string>();
+        std::string prefix;  // the extractor kinds that name a weights file
+        if (tower.rfind("torchscript:", 0) == 0) prefix = "torchscript:";
+        else if (tower.rfind("builtin:contrastive:", 0) == 0) prefix = "builtin:contrastive:";
+        else if (tower.rfind("torchscript-preset:", 0) == 0 && tower.find(':', 19) != std::string::npos)
+          prefix = tower.substr(0, tower.find(':', 19) + 1);
+        if (!prefix.empty()) {
+          const std::string file = tower.substr(prefix.size()).substr(0, tower.substr(prefix.size()).find('?'));
+          c.must_exist(file, json_path_key(ap, "image_tower"), false);
+        }
+      }
+      if (al.contains("modalities") && al["modalities"].is_array())
+        for (std::size_t i = 0; i < al["modalities"].size(); ++i)
+          c.must_reference(al["modalities"][i], modalities, json_path_index(json_path_key(ap, "modalities"), i), "modality");
+    }
     for (const char* key : {"downstream", "adherence"})
       if (ev.contains(key) && ev[key].is_object() && ev[key].contains("modalities") && ev[key]["modalities"].is_array())
         for (std::size_t i = 0; i < ev[key]["modalities"].size(); ++i)
@@ -216,6 +239,38 @@ std::vector<SuiteProblem> sample_size_warnings(const ojson& suite) {
 
 std::vector<SuiteProblem> sample_size_warnings_file(const fs::path& file) {
   return sample_size_warnings(parse_ordered_json_strict(read_file_text(file), file.string()));
+}
+
+std::vector<SuiteProblem> frechet_gate_warnings(const ojson& suite) {
+  std::vector<SuiteProblem> out;
+  if (!suite.contains("gates") || !suite["gates"].is_array()) return out;
+  const ojson* ev = suite.contains("evaluations") && suite["evaluations"].is_object() ? &suite["evaluations"] : nullptr;
+  if (!ev || !ev->contains("fidelity") || !(*ev)["fidelity"].is_object()) return out;
+  const ojson& fid = (*ev)["fidelity"];
+  const std::string spec =
+      fid.contains("extractor") && fid["extractor"].is_string() ? fid["extractor"].get<std::string>() : std::string(kDefaultPixelsSpec);
+  for (std::size_t i = 0; i < suite["gates"].size(); ++i) {
+    const ojson& g = suite["gates"][i];
+    if (!g.is_object() || !g.contains("metric") || !g["metric"].is_string()) continue;
+    const std::string metric = g["metric"].get<std::string>();
+    const std::string other = other_frechet_spelling(metric);
+    if (other.empty()) continue;
+    // The name this suite's results.json uses for the metric the gate means.
+    const std::string used = frechet_metric_name(is_fid_metric_name(metric) ? metric : other, spec);
+    if (used == metric) continue;
+    out.push_back({json_path_key(json_path_index(json_path_key("$", "gates"), i), "metric"),
+                   "'" + metric + "' is not reported by this suite: its fidelity extractor " + spec + " reports the Fréchet distance as '" +
+                       used + "' (FID only in Inception features; docs/metrics.md \"FID or FD\"); the gate would find no '" + metric +
+                       "'"});
+  }
+  return out;
+}
+
+std::vector<SuiteProblem> suite_warnings_file(const fs::path& file) {
+  const ojson suite = parse_ordered_json_strict(read_file_text(file), file.string());
+  auto out = sample_size_warnings(suite);
+  for (auto& w : frechet_gate_warnings(suite)) out.push_back(std::move(w));
+  return out;
 }
 
 }  // namespace medsyn::suites

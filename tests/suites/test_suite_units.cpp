@@ -215,6 +215,12 @@ TEST_CASE("specs: a bad value is an InputError naming its JSON path", "[suites][
         std::string::npos);
   CHECK(message([] { adherence_spec_from_json({{"fractions", {0.5}}}, "$.a"); }).find("$.a.fractions: unknown key") !=
         std::string::npos);
+  CHECK(message([] { alignment_spec_from_json({{"prompt_embeddings", "e.json"}}, "$.l"); }).find("$.l.image_tower: is required") !=
+        std::string::npos);
+  CHECK(message([] { alignment_spec_from_json({{"image_tower", "builtin:pixels:2"}}, "$.l"); })
+            .find("$.l.prompt_embeddings: is required") != std::string::npos);
+  CHECK(message([] { alignment_spec_from_json({{"image_tower", "t"}, {"prompt_embeddings", "e"}, {"bootstrap", -1}}, "$.l"); })
+            .find("$.l.bootstrap") != std::string::npos);
 }
 
 TEST_CASE("unit keys: every spec field is in the key, planning fields are not", "[suites][units][specs]") {
@@ -224,6 +230,13 @@ TEST_CASE("unit keys: every spec field is in the key, planning fields are not", 
   check_every_field_keyed<DownstreamSpec>("downstream", downstream_spec_from_json);
   check_every_field_keyed<AdherenceSpec>("adherence", adherence_spec_from_json);
   check_every_field_keyed<ComputeSpec>("compute", compute_spec_from_json);
+  // alignment's two required fields (no defaults) are filled in; both are planning fields (their
+  // content enters the inputs as the tower's id and the file's sha256)
+  check_every_field_keyed<AlignmentSpec>("alignment", [](json j, const std::string& where) {
+    if (!j.contains("image_tower") || j["image_tower"] == "") j["image_tower"] = "builtin:pixels:2";
+    if (!j.contains("prompt_embeddings") || j["prompt_embeddings"] == "") j["prompt_embeddings"] = "e.json";
+    return alignment_spec_from_json(j, where);
+  });
   // inputs and names are keyed too
   const auto a = make_unit("diversity", "m-x", {{"pairs", 3}}, {{"dataset", "h"}});
   CHECK(make_unit("diversity", "m-x", {{"pairs", 3}}, {{"dataset", "h2"}}).key != a.key);
@@ -255,10 +268,10 @@ TEST_CASE("unit.json round-trips and rejects a description that does not match i
 
 TEST_CASE("the stage list: names in order, parse_stage_list names the unknown stage", "[suites][units]") {
   const auto& names = stage_names();
-  REQUIRE(names.size() == 11);
+  REQUIRE(names.size() == 12);
   CHECK(names.front() == "data");
   CHECK(names.back() == "report");
-  CHECK(stage_list(",") == "data,train,generate,features,fidelity,diversity,memorization,downstream,adherence,compute,report");
+  CHECK(stage_list(",") == "data,train,generate,features,fidelity,diversity,memorization,downstream,adherence,alignment,compute,report");
   CHECK(parse_stage_list("generate,,fidelity") == std::vector<std::string>{"generate", "fidelity"});
   try {
     parse_stage_list("fidelity,colour");

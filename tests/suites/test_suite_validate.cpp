@@ -145,3 +145,29 @@ TEST_CASE("execution.shard_size: an integer of at least 2, reported with its JSO
   const auto ps = suites::validate_suite(suite, ".");
   CHECK(std::any_of(ps.begin(), ps.end(), [](const suites::SuiteProblem& p) { return p.path.rfind("$.execution", 0) == 0; }));
 }
+
+TEST_CASE("suite validate warns when a gate names the Frechet spelling the feature space does not report", "[suites][small]") {
+  // builtin:pixels is not Inception: results.json reports "fd", so a "fid" gate would find nothing.
+  auto suite = ordered_json::parse(good_suite("missing.npz"));
+  auto w = suites::frechet_gate_warnings(suite);
+  REQUIRE(w.size() == 1);
+  CHECK(has(w, "$.gates[0].metric", "reports the Fréchet distance as 'fd'"));
+  suite["gates"][0]["metric"] = "fd";
+  CHECK(suites::frechet_gate_warnings(suite).empty());
+  suite["gates"][0]["metric"] = "fid_population";
+  CHECK(has(suites::frechet_gate_warnings(suite), "$.gates[0].metric", "as 'fd_population'"));
+  // In Inception features the names are FID's: "fd" is the one that would find nothing.
+  suite["evaluations"]["fidelity"]["extractor"] = "torchscript-preset:clean-fid-inception:/m/inception.pt";
+  CHECK(suites::frechet_gate_warnings(suite).empty());
+  suite["gates"][0]["metric"] = "fd";
+  CHECK(has(suites::frechet_gate_warnings(suite), "$.gates[0].metric", "as 'fid'"));
+  suite["gates"][0]["metric"] = "kid";  // other metrics: no opinion
+  CHECK(suites::frechet_gate_warnings(suite).empty());
+  // Through the CLI: a warning on stderr, exit 0.
+  test::TempDir tmp;
+  test::medmnist_file("breastmnist");  // skips the test when the shared data is missing
+  atomic_write_text(tmp / "g.json", good_suite("${MEDSYN_DATA}/medmnist/breastmnist.npz"));
+  const auto r = test::run_cli("suite validate " + (tmp / "g.json").string());
+  CHECK(r.exit_code == 0);
+  CHECK(r.err.find("$.gates[0].metric: 'fid' is not reported by this suite") != std::string::npos);
+}

@@ -18,6 +18,7 @@
 #include <nlohmann/json.hpp>
 
 #include "medsyn/downstream/adherence.h"
+#include "medsyn/metrics/clip_score.h"
 #include "medsyn/downstream/experiment.h"
 #include "medsyn/engine/engine.h"
 #include "medsyn/memorization/audit.h"
@@ -95,6 +96,19 @@ struct AdherenceSpec {
   double ci_level = downstream::AdherenceOptions{}.ci_level;
 };
 
+// Prompt alignment: a CLIP-style score of each generated image with its prompt
+// (metrics/clip_score.h), from the user's image tower and a file of prompt embeddings computed by
+// the user's text tower. Paths relative to the suite file; ${MEDSYN_DATA} expands.
+struct AlignmentSpec {
+  // planning: the modalities scored; absent = every modality
+  std::optional<std::vector<std::string>> modalities;
+  std::string image_tower;        // planning: an extractor spec (e.g. torchscript-preset:cmmd-clip:PATH)
+  std::string prompt_embeddings;  // planning: E.json ({prompt: vector}) or E.npy (N x d)
+  std::string prompts;            // planning: E.npy's prompt list; "" = the sidecar E.npy.prompts.txt
+  int bootstrap = metrics::ClipScoreOptions{}.bootstrap;
+  double ci_level = metrics::ClipScoreOptions{}.ci_level;
+};
+
 struct ComputeSpec {
   bool measure = engine::CostOptions{}.measure;
   int measure_steps = engine::CostOptions{}.measure_steps;
@@ -107,6 +121,7 @@ struct EvaluationSpecs {
   std::optional<MemorizationSpec> memorization;
   std::optional<DownstreamSpec> downstream;
   std::optional<AdherenceSpec> adherence;
+  std::optional<AlignmentSpec> alignment;
   std::optional<ComputeSpec> compute;
 };
 
@@ -118,6 +133,7 @@ DiversitySpec diversity_spec_from_json(const nlohmann::json& j, const std::strin
 MemorizationSpec memorization_spec_from_json(const nlohmann::json& j, const std::string& where);
 DownstreamSpec downstream_spec_from_json(const nlohmann::json& j, const std::string& where);
 AdherenceSpec adherence_spec_from_json(const nlohmann::json& j, const std::string& where);
+AlignmentSpec alignment_spec_from_json(const nlohmann::json& j, const std::string& where);
 ComputeSpec compute_spec_from_json(const nlohmann::json& j, const std::string& where);
 // `evaluations` of a suite file; `where` = "FILE: $.evaluations".
 EvaluationSpecs evaluation_specs_from_json(const nlohmann::json& j, const std::string& where);
@@ -128,6 +144,7 @@ nlohmann::json to_json(const DiversitySpec& s);
 nlohmann::json to_json(const MemorizationSpec& s);
 nlohmann::json to_json(const DownstreamSpec& s);
 nlohmann::json to_json(const AdherenceSpec& s);
+nlohmann::json to_json(const AlignmentSpec& s);
 nlohmann::json to_json(const ComputeSpec& s);
 
 // The fields that only decide which units exist (left out of unit specs).

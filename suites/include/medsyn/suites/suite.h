@@ -69,7 +69,7 @@ struct Suite {
   std::int64_t shard_size = 0;
   nlohmann::ordered_json json;      // the whole file
 
-  // "fidelity" | "diversity" | "memorization" | "downstream" | "adherence" | "compute"; "" = true.
+  // "fidelity" | "diversity" | "memorization" | "downstream" | "adherence" | "alignment" | "compute"; "" = true.
   bool has_evaluation(const std::string& name) const;
   const DatasetSpec& dataset(const std::string& name) const;
   const ModalitySpec& modality(const std::string& name) const;

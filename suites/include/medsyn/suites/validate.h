@@ -39,4 +39,12 @@ std::vector<SuiteProblem> validate_suite_file(const std::filesystem::path& file)
 std::vector<SuiteProblem> sample_size_warnings(const nlohmann::ordered_json& suite);
 std::vector<SuiteProblem> sample_size_warnings_file(const std::filesystem::path& file);
 
+// Warnings: gates naming a Fréchet metric by the spelling the suite's feature space does not
+// use ("fid" with a non-Inception extractor is reported as "fd", and the reverse;
+// core/feature_space.h), so the gate would find no such metric in results.json.
+std::vector<SuiteProblem> frechet_gate_warnings(const nlohmann::ordered_json& suite);
+
+// Every warning of a valid suite file: sample sizes, then gate metric names.
+std::vector<SuiteProblem> suite_warnings_file(const std::filesystem::path& file);
+
 }  // namespace medsyn::suites

@@ -1,0 +1,132 @@
+// Stage alignment: how well each generated image matches its prompt, as a CLIP-style score
+// (metrics/clip_score.h) from the user's own image tower (any extractor spec) and prompt
+// embeddings computed by the user's text tower (a file: no tokenizer here). One unit per
+// (model, modality); the tower enters the key as its id (weights hash included) and the files as
+// their sha256, so a new tower or embedding file recomputes, a moved one does not.
+#include <algorithm>
+
+#include "medsyn/core/error.h"
+#include "medsyn/core/hashing.h"
+#include "medsyn/core/json.h"
+#include "medsyn/core/manifest.h"
+#include "medsyn/metrics/clip_score.h"
+#include "medsyn/metrics/feature_extract.h"
+#include "medsyn/suites/validate.h"
+#include "../run_context.h"
+
+namespace fs = std::filesystem;
+
+namespace medsyn::suites {
+
+namespace {
+
+struct AlignmentFiles {
+  fs::path embeddings, prompts;  // prompts: "" = the sidecar
+};
+
+AlignmentFiles alignment_files(const RunContext& c, const AlignmentSpec& s) {
+  AlignmentFiles f;
+  f.embeddings = resolve_suite_path(s.prompt_embeddings, c.suite.dir);
+  if (!s.prompts.empty()) f.prompts = resolve_suite_path(s.prompts, c.suite.dir);
+  return f;
+}
+
+}  // namespace
+
+ojson compute_alignment(const UnitDescription& d, RunContext& c, const fs::path& w) {
+  // The unit's spec holds only the scoring options: the tower and the files are planning fields
+  // (their content is in the inputs, their paths in the locations).
+  const int bootstrap = d.spec.at("bootstrap").get<int>();
+  const double ci_level = d.spec.at("ci_level").get<double>();
+  const std::string mod = d.inputs["modality"];
+  const fs::path emb_file = c.resolve(d.locations.at("prompt_embeddings"));
+  const fs::path prompts_file = d.locations.contains("prompts") ? c.resolve(d.locations.at("prompts")) : fs::path();
+  // The files must still be the ones the key was made from (a unit computed later, elsewhere).
+  for (const auto& [what, file, key] : {std::tuple{"prompt_embeddings", emb_file, "prompt_embeddings_sha256"},
+                                        std::tuple{"prompts", prompts_file, "prompts_sha256"}})
+    if (!file.empty() && d.inputs.contains(key) && sha256_file(file) != d.inputs[key].get<std::string>())
+      throw InputError(std::string("alignment.") + what + ": " + file.string() + " changed since the run was planned; plan it again");
+  try {
+    const metrics::PromptEmbeddings pe = metrics::read_prompt_embeddings(emb_file, prompts_file);
+    const fs::path syn = c.resolve(d.locations.at("synthetic"));
+    const Dataset ds = load_dataset(syn);
+    const std::vector<Record> recs = ds.select(mod, "");
+    if (recs.empty()) throw InputError(syn.string() + ": no generated images of modality '" + mod + "'");
+    for (const auto& r : recs) {
+      if (r.prompt.empty()) throw InputError(syn.string() + ": " + r.path + ": the image has no prompt (manifest field 'prompt')");
+      if (!pe.index.count(r.prompt))
+        throw InputError("alignment.prompt_embeddings: " + pe.file.string() + " has no embedding for the prompt '" + r.prompt +
+                         "' of generated image " + (syn / r.path).string());
+    }
+    FeatureExtractor& ex = c.extractor(d.locations.at("image_tower").get<std::string>());
+    ExtractOptions eo;
+    eo.use_cache = false;  // the unit itself is the cache
+    eo.progress_label = "alignment features";
+    const FeatureResult fr = extract_features(ds, recs, ex, eo);
+    metrics::ClipScoreInput in;
+    in.features = fr.features;
+    for (const auto& r : recs) {
+      in.prompts.push_back(r.prompt);
+      in.modalities.push_back(r.modality);
+      in.labels.push_back(!r.label_name.empty() ? r.label_name : r.label ? std::to_string(*r.label) : std::string());
+      in.names.push_back((syn / r.path).string());
+    }
+    metrics::ClipScoreOptions o;
+    o.bootstrap = bootstrap;
+    o.ci_level = ci_level;
+    o.seed = d.inputs["seed"];
+    ojson entry = ojson::object();
+    ojson classes = ojson::object();
+    for (const auto& g : metrics::clip_scores(in, pe, o)) {
+      if (g.modality != mod) continue;
+      if (g.label.empty())
+        entry = ojson::parse(metrics::clip_score_group_to_json(g).dump());
+      else
+        classes[g.label] = ojson::parse(metrics::clip_score_group_to_json(g).dump());
+    }
+    entry["classes"] = classes;
+    entry["image_tower"] = {{"id", ex.id()}, {"weights_sha256", ex.weights_hash()}, {"preprocessing", ex.input_spec().describe()}};
+    entry["prompt_embeddings"] = {{"file", pe.file.string()}, {"sha256", sha256_file(pe.file)}, {"dim", pe.dim},
+                                  {"prompts", pe.prompts.size()}};
+    write_json_file(w / "alignment.json", entry);
+    return ojson{{"ok", true}};
+  } catch (const InputError& e) {  // recorded, never a number; the run goes on
+    return ojson{{"ok", false}, {"reason", e.what()}};
+  }
+}
+
+void plan_alignment(RunContext& c) {
+  const AlignmentSpec& spec = *c.suite.evaluations.alignment;
+  const AlignmentFiles files = alignment_files(c, spec);
+  for (const fs::path& f : {files.embeddings, files.prompts})
+    if (!f.empty() && !fs::exists(f)) throw InputError("evaluations.alignment: " + f.string() + ": not found");
+  // The tower's id names its weights' hash: the key follows the model, not its path.
+  FeatureExtractor& ex = c.extractor(spec.image_tower);
+  ojson common = {{"image_tower", ex.id()},
+                  {"image_tower_preprocessing", ex.input_spec().describe()},
+                  {"prompt_embeddings_sha256", sha256_file(files.embeddings)},
+                  {"device", c.device}};
+  if (!files.prompts.empty()) common["prompts_sha256"] = sha256_file(files.prompts);
+  ojson locations = {{"image_tower", spec.image_tower}, {"prompt_embeddings", c.location(files.embeddings)}};
+  if (!files.prompts.empty()) locations["prompts"] = c.location(files.prompts);
+  std::vector<std::pair<std::string, std::string>> todo;
+  for (const auto& model : c.suite.models)
+    for (const auto& mod : model.modalities)
+      if (!spec.modalities || std::find(spec.modalities->begin(), spec.modalities->end(), mod) != spec.modalities->end())
+        todo.push_back({model.name, mod});
+  const ojson unit_spec = unit_spec_json(spec, "alignment");
+  Progress prog("stage alignment", static_cast<std::int64_t>(todo.size()), "sets");
+  for (const auto& [model, mod] : todo) {
+    const auto& g = c.generated.at(mm(model, mod));
+    ojson in = common;
+    in["synthetic"] = g.manifest_hash;
+    in["modality"] = mod;
+    in["seed"] = c.seed_for("alignment:" + mm(model, mod));
+    ojson loc = locations;
+    loc["synthetic"] = c.location(g.unit.dir);
+    c.alignment[mm(model, mod)] = c.run(make_unit("alignment", model + "-" + mod, unit_spec, in, loc));
+    prog.advance();
+  }
+}
+
+}  // namespace medsyn::suites
