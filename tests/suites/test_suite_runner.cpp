@@ -435,7 +435,7 @@ TEST_CASE("run: execution.shard_size gives the unsharded results (feature and ge
   }
   std::vector<std::string> diffs;
   diff_json(ra, rb, "", {"/results/spec", "/memorization/spec", "/downstream/spec", "/samples/spec", "/samples_real/spec",
-                         "/intensity/spec", "/compute/models/spec", "/diversity/spec"},
+                         "/intensity/spec", "/compute/models/spec", "/diversity/spec", "/per_class/spec"},
             1e-10, false, diffs);
   for (const auto& d : diffs) UNSCOPED_INFO(d);
   CHECK(diffs.empty());
