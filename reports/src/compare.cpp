@@ -42,12 +42,14 @@ ojson jnum(double v) { return std::isfinite(v) ? ojson(v) : ojson(nullptr); }
 }  // namespace
 
 std::string Entry::key() const {
-  return section + "\x1f" + model + "\x1f" + modality + "\x1f" + metric + "\x1f" + arm + "\x1f" + num_str(fraction);
+  return section + "\x1f" + model + "\x1f" + modality + "\x1f" + metric + "\x1f" + arm + "\x1f" + num_str(fraction) +
+         (label.empty() ? std::string() : "\x1f" + label);
 }
 
 std::string Entry::subject() const {
   std::string s = metric + "(" + model + ", " + modality;
   if (!arm.empty()) s += ", " + arm + " @ " + num_str(fraction);
+  if (!label.empty()) s += ", class " + label;
   return s + ")";
 }
 
@@ -90,6 +92,14 @@ std::vector<Entry> comparable_entries(const Results& r) {
         if (auto e = it->second.find(mod.name); e != it->second.end())
           for (const auto& [name, m] : e->second.metrics())
             out.push_back({"adherence", model.name, model.kind, mod.name, "adherence." + name, "", kNaN, m});
+  for (const auto& model : r.models)
+    if (auto it = r.per_class.find(model.name); it != r.per_class.end())
+      for (const auto& mod : r.modalities)
+        if (auto e = it->second.find(mod.name); e != it->second.end())
+          for (const auto& met : e->second.metric_names())
+            for (const auto& c : e->second.classes)
+              if (auto x = c.metrics.find(met); x != c.metrics.end())
+                out.push_back({"per_class", model.name, model.kind, mod.name, "per_class." + met, "", kNaN, x->second, c.name});
   return out;
 }
 
@@ -118,6 +128,7 @@ const ojson& gate_schema() {
     "modality": {"type": "string", "minLength": 1},
     "arm": {"type": "string", "minLength": 1},
     "fraction": {"type": "number"},
+    "label": {"type": "string", "minLength": 1},
     "field": {"enum": ["value", "ci_low", "ci_high"]},
     "op": {"enum": ["<=", "<", ">=", ">", "not_regressed"]},
     "value": {"type": "number"},
@@ -175,6 +186,7 @@ std::vector<Gate> parse_gates(const ojson& j, const std::string& file) {
     if (g.contains("modality")) gate.modality = g["modality"].get<std::string>();
     if (g.contains("arm")) gate.arm = g["arm"].get<std::string>();
     if (g.contains("fraction")) gate.fraction = g["fraction"].get<double>();
+    if (g.contains("label")) gate.label = g["label"].get<std::string>();
     if (g.contains("field")) gate.field = g["field"].get<std::string>();
     if (g.contains("value")) gate.value = g["value"].get<double>();
     if (g.contains("baseline")) gate.baseline = g["baseline"].get<std::string>();
@@ -191,12 +203,14 @@ std::vector<Gate> parse_gates(const ojson& j, const std::string& file) {
       errs.push_back({path, "\"margin\" and \"relative_margin\" apply to \"baseline\" gates only"});
     const bool qualified = gate.metric.find('.') != std::string::npos;
     if (qualified && gate.metric.rfind("memorization.", 0) != 0 && gate.metric.rfind("downstream.", 0) != 0 &&
-        gate.metric.rfind("adherence.", 0) != 0)
+        gate.metric.rfind("adherence.", 0) != 0 && gate.metric.rfind("per_class.", 0) != 0)
       errs.push_back({json_path_key(path, "metric"), "unknown section in '" + gate.metric + "' (use a results metric such as \"fid\", "
-                                                     "\"memorization.fraction_memorized\", \"downstream.<metric>\" or "
-                                                     "\"adherence.<metric>\")"});
+                                                     "\"memorization.fraction_memorized\", \"downstream.<metric>\", "
+                                                     "\"adherence.<metric>\" or \"per_class.<metric>\")"});
     if ((!gate.arm.empty() || gate.fraction) && gate.metric.rfind("downstream.", 0) != 0)
       errs.push_back({path, "\"arm\" and \"fraction\" select downstream entries only (metric \"downstream.<metric>\")"});
+    if (g.contains("label") && gate.metric.rfind("per_class.", 0) != 0)
+      errs.push_back({json_path_key(path, "label"), "\"label\" selects a class of per-class entries only (metric \"per_class.<metric>\")"});
     gate.name = g.contains("name") ? g["name"].get<std::string>() : gate.describe();
     gates.push_back(gate);
   }
@@ -217,6 +231,7 @@ bool matches(const Gate& g, const Entry& e) {
   if (g.modality != "*" && e.modality != g.modality) return false;
   if (!g.arm.empty() && e.arm != g.arm) return false;
   if (g.fraction && !(std::fabs(e.fraction - *g.fraction) <= 1e-12)) return false;
+  if (g.label != "*" && e.label != g.label) return false;
   return true;
 }
 
@@ -324,7 +339,8 @@ CompareReport compare_results(const Results& base, const Results& cand, const st
                           "(docs/metrics.md, FID or FD): name the gate '" + other + "'"
                         : "their feature space is Inception: name the gate '" + other + "'");
         }
-        rep.checks.push_back({g.name, g.metric + "(" + g.model + ", " + g.modality + ")", why, false, g.skip_missing});
+        rep.checks.push_back({g.name, g.metric + "(" + g.model + ", " + g.modality + (g.label != "*" ? ", class " + g.label : "") + ")",
+                              why, false, g.skip_missing});
         if (g.skip_missing) rep.checks.back().passed = true;
         continue;
       }
@@ -399,6 +415,7 @@ ojson compare_to_json(const CompareReport& c) {
     x["modality"] = d.cand.modality;
     x["metric"] = d.cand.metric;
     if (!d.cand.arm.empty()) x["arm"] = d.cand.arm, x["fraction"] = d.cand.fraction;
+    if (!d.cand.label.empty()) x["label"] = d.cand.label;
     x["better"] = to_string(d.better);
     x["baseline"] = {{"value", jnum(d.base.m.value)}, {"ci_low", jnum(d.base.m.ci_low)}, {"ci_high", jnum(d.base.m.ci_high)}, {"n", d.base.m.n}};
     x["candidate"] = {{"value", jnum(d.cand.m.value)}, {"ci_low", jnum(d.cand.m.ci_low)}, {"ci_high", jnum(d.cand.m.ci_high)}, {"n", d.cand.m.n}};

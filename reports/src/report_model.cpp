@@ -480,6 +480,103 @@ Section adherence_section(const Results& r) {
   return s;
 }
 
+// The long-tail view (issue 16): per labelled (model, modality), the worst class of each metric,
+// then every class's figures next to the class's real reference.
+Section per_class_section(const Results& r) {
+  Section s{"per-class", "Per-class breakdown (long tail)", {}};
+  auto shown = [](const std::string& met) {  // population variants stay in results.json and metrics.csv
+    return met.find("_population") == std::string::npos;
+  };
+  Table wt;
+  wt.id = "per-class-worst";
+  wt.group_header = "Modality";
+  wt.header = {"Model", "Metric", "Worst class", "Value", "Classes with a value"};
+  Table ct;
+  ct.id = "per-class";
+  ct.group_header = "Modality";
+  std::vector<std::string> cols;  // metric columns of the class table: union over entries, canonical order
+  for (const auto& [model, mods] : r.per_class)
+    for (const auto& [mod, e] : mods)
+      for (const auto& met : e.metric_names())
+        if (shown(met) && std::find(cols.begin(), cols.end(), met) == cols.end()) cols.push_back(met);
+  {
+    PerClassEntry order;  // canonical order of the union
+    for (const auto& met : cols) order.classes.push_back({"", -1, -1, -1, {{met, Estimate{}}}, {}});
+    cols = order.metric_names();
+  }
+  ct.header = {"Model", "Class", "Synthetic"};
+  for (const auto& met : cols) ct.header.push_back(metric_header(r.metric_info(met)));
+  IntervalLevels levels;
+  for (const auto& mod : r.modalities) {
+    RowGroup wg{mod.label, {}}, cg{mod.label, {}};
+    const PerClassEntry* ref_entry = nullptr;
+    for (const auto& m : r.models) {
+      auto a = r.per_class.find(m.name);
+      if (a == r.per_class.end()) continue;
+      auto e = a->second.find(mod.name);
+      if (e == a->second.end()) continue;
+      const PerClassEntry& x = e->second;
+      if (!ref_entry) ref_entry = &x;
+      for (const auto& met : x.metric_names()) {
+        const MetricInfo info = r.metric_info(met);
+        if (!shown(met) || info.better == Better::none) continue;
+        int with_value = 0;
+        for (const auto& c : x.classes)
+          if (auto it = c.metrics.find(met); it != c.metrics.end() && it->second.has_value()) ++with_value;
+        const PerClassRow* w = x.worst(met);
+        const Estimate* we = w && w->metrics.count(met) ? &w->metrics.at(met) : nullptr;
+        if (we) levels.add(*we);
+        wg.rows.push_back({Row::Style::normal, m.label, m.kind,
+                           {text_cell(metric_header(info)), text_cell(w ? w->name : std::string("- (no class has a value)")),
+                            value_cell(we, info.digits),
+                            text_cell(std::to_string(with_value) + " / " + std::to_string(x.classes.size()))}});
+      }
+      for (const auto& c : x.classes) {
+        std::vector<Cell> cells = {text_cell(c.name), text_cell(c.n_synthetic >= 0 ? std::to_string(c.n_synthetic) : "-")};
+        for (const auto& met : cols) {
+          const auto it = c.metrics.find(met);
+          if (it != c.metrics.end()) levels.add(it->second);
+          cells.push_back(value_cell(it == c.metrics.end() ? nullptr : &it->second, r.metric_info(met).digits));
+        }
+        cg.rows.push_back({Row::Style::normal, m.label, m.kind, std::move(cells)});
+      }
+    }
+    if (ref_entry)  // the real images of each class: FD floor and MS-SSIM, where computed
+      for (const auto& c : ref_entry->classes) {
+        if (c.reference.empty()) continue;
+        std::vector<Cell> cells = {text_cell(c.name), text_cell(c.n_real >= 0 ? std::to_string(c.n_real) + " real" : "-")};
+        for (const auto& met : cols) {
+          const Estimate* e = nullptr;
+          for (const std::string& name : {met, met + "_real_floor"})
+            if (auto it = c.reference.find(name); !e && it != c.reference.end()) e = &it->second;
+          if (e) levels.add(*e);
+          cells.push_back(value_cell(e, r.metric_info(met).digits));
+        }
+        cg.rows.push_back({Row::Style::reference, "Real data", "", std::move(cells)});
+      }
+    if (!wg.rows.empty()) wt.groups.push_back(std::move(wg));
+    if (!cg.rows.empty()) ct.groups.push_back(std::move(cg));
+  }
+  if (wt.groups.empty() && ct.groups.empty()) return s;
+  mark_levels(wt);
+  mark_levels(ct);
+  const Text legend =
+      Text("Where a modality's real images carry class labels, fidelity, diversity and memorization are computed per class "
+           "with the per-modality method and intervals: a real image belongs to its label's class, a generated image to the "
+           "class its prompt names (the prompt of real training images of one class), else to its own label, else to none. "
+           "Worst class: among the classes whose value is a number, the one with the worst value in the metric's direction "
+           "(highest FD, KID, MS-SSIM and fraction memorized; lowest precision, recall, density, coverage and Vendi); ties go to "
+           "the first class; classes with too few images are null (\"n too small\") and never chosen. ") +
+      estimates_phrase(levels) + ". Real data rows: the class's real images (their count, the real-vs-real FD/FID floor in the FD/FID column, "
+      "their own MS-SSIM).";
+  s.blocks.push_back(Paragraph{legend});
+  wt.caption = Text("Worst class per metric (suite ") + code(r.suite_name) + "). " + legend;
+  ct.caption = Text("Per-class figures (suite ") + code(r.suite_name) + ").";
+  if (!wt.groups.empty()) s.blocks.push_back(std::move(wt));
+  if (!ct.groups.empty()) s.blocks.push_back(std::move(ct));
+  return s;
+}
+
 Section compute_section(const Results& r, const ReportResult& files, const ComputeComparison& cc) {
   Section s{"compute", "Compute: generalist vs specialists", {}};
   const auto qinfo = r.metric_info(cc.quality_metric);
@@ -556,6 +653,15 @@ std::vector<Record> records(const Results& r) {
         if (auto e = it->second.find(mod.name); e != it->second.end())
           for (const auto& [name, m] : e->second.metrics())
             out.push_back({"adherence", model.name, model.kind, mod.name, name, "", kNaN, m});
+  // per-class figures: the class in the arm column (metrics.csv has no column of its own for it)
+  for (const auto& model : r.models)
+    if (auto it = r.per_class.find(model.name); it != r.per_class.end())
+      for (const auto& mod : r.modalities)
+        if (auto e = it->second.find(mod.name); e != it->second.end())
+          for (const auto& c : e->second.classes)
+            for (const auto& met : e->second.metric_names())
+              if (auto x = c.metrics.find(met); x != c.metrics.end())
+                out.push_back({"per_class", model.name, model.kind, mod.name, met, c.name, kNaN, x->second});
   for (const auto& model : r.models)
     if (auto it = r.compute.find(model.name); it != r.compute.end()) {
       const auto& e = it->second;
@@ -589,6 +695,8 @@ Document build_document(const Results& r, const ReportResult& files) {
   if (!r.memorization.empty()) d.sections.push_back(memorization_section(r, files));
   if (!r.downstream.empty()) d.sections.push_back(downstream_section(r, files));
   if (!r.adherence.empty()) d.sections.push_back(adherence_section(r));
+  if (!r.per_class.empty())
+    if (auto pc = per_class_section(r); !pc.blocks.empty()) d.sections.push_back(std::move(pc));
   const auto cc = compute_comparison(r);
   if (!cc.empty()) d.sections.push_back(compute_section(r, files, cc));
   if (!files.reader_study.is_null()) d.sections.push_back(reader_study_section(files.reader_study, files));

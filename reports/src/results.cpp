@@ -155,6 +155,48 @@ std::vector<const ModelInfo*> Results::specialists() const {
   return out;
 }
 
+int worst_class_index(const std::vector<PerClassRow>& classes, const std::string& metric, Better better) {
+  if (better == Better::none) return -1;
+  int worst = -1;
+  for (std::size_t k = 0; k < classes.size(); ++k) {
+    const auto it = classes[k].metrics.find(metric);
+    if (it == classes[k].metrics.end() || !it->second.has_value()) continue;
+    const double v = it->second.value;
+    if (worst < 0) {
+      worst = static_cast<int>(k);
+      continue;
+    }
+    const double w = classes[static_cast<std::size_t>(worst)].metrics.at(metric).value;
+    if (better == Better::lower ? v > w : v < w) worst = static_cast<int>(k);  // strict: ties keep the first
+  }
+  return worst;
+}
+
+std::vector<std::string> PerClassEntry::metric_names() const {
+  static const std::vector<std::string> canonical = {"fid", "fd", "fid_population", "fd_population", "kid", "cmmd",
+                                                     "precision", "recall", "density", "coverage", "vendi", "ms_ssim",
+                                                     "fraction_memorized"};
+  std::set<std::string> present;
+  for (const auto& c : classes)
+    for (const auto& [name, e] : c.metrics) present.insert(name);
+  std::vector<std::string> out;
+  for (const auto& c : canonical)
+    if (present.erase(c)) out.push_back(c);
+  out.insert(out.end(), present.begin(), present.end());
+  return out;
+}
+
+const PerClassRow* PerClassEntry::row(const std::string& name) const {
+  for (const auto& c : classes)
+    if (c.name == name) return &c;
+  return nullptr;
+}
+
+const PerClassRow* PerClassEntry::worst(const std::string& metric) const {
+  const auto it = worst_class.find(metric);
+  return it == worst_class.end() ? nullptr : row(it->second);
+}
+
 namespace {
 
 double num(const ojson& j, const char* key) {
@@ -324,7 +366,33 @@ std::vector<SchemaError> validate_results(const ojson& j) {
           }
         }
 
-  for (const char* section : {"results", "samples", "samples_real", "intensity", "memorization", "downstream", "adherence", "alignment"})
+  if (auto r = j.find("per_class"); r != j.end() && r->is_object())
+    for (auto m = r->begin(); m != r->end(); ++m)
+      if (m->is_object())
+        for (auto mod = m->begin(); mod != m->end(); ++mod) {
+          if (!mod->is_object() || !mod->contains("classes") || !(*mod)["classes"].is_array()) continue;
+          const std::string base = json_path_key(json_path_key(json_path_key("$.per_class", m.key()), mod.key()), "classes");
+          const auto& cls = (*mod)["classes"];
+          std::set<std::string> names;
+          for (std::size_t i = 0; i < cls.size(); ++i) {
+            if (!cls[i].is_object()) continue;
+            const std::string cp = json_path_index(base, i);
+            if (cls[i].contains("name") && cls[i]["name"].is_string() && !names.insert(cls[i]["name"].get<std::string>()).second)
+              errs.push_back({json_path_key(cp, "name"), "class '" + cls[i]["name"].get<std::string>() + "' is listed twice"});
+            for (const char* part : {"metrics", "reference"})
+              if (cls[i].contains(part) && cls[i][part].is_object())
+                for (auto met = cls[i][part].begin(); met != cls[i][part].end(); ++met)
+                  check_metric(*met, json_path_key(json_path_key(cp, part), met.key()), errs, met.key());
+          }
+          if (auto w = mod->find("worst_class"); w != mod->end() && w->is_object())
+            for (auto it = w->begin(); it != w->end(); ++it)
+              if (it->is_string() && !names.count(it->get<std::string>()))
+                errs.push_back({json_path_key(json_path_key(json_path_key(json_path_key("$.per_class", m.key()), mod.key()), "worst_class"), it.key()),
+                                "class '" + it->get<std::string>() + "' is not one of the entry's classes"});
+        }
+
+  for (const char* section : {"results", "samples", "samples_real", "intensity", "memorization", "downstream", "adherence",
+                              "alignment", "per_class"})
     check_model_modality_map(j, section, errs);
   if (auto c = j.find("compute"); c != j.end() && c->is_object() && c->contains("models") && (*c)["models"].is_object())
     for (auto m = (*c)["models"].begin(); m != (*c)["models"].end(); ++m)
@@ -586,6 +654,38 @@ Results results_from_json(const ojson& j, const std::string& name) {
         scores("real", e.real);
         scores("reverse", e.reverse);
         r.adherence[m.key()][mod.key()] = std::move(e);
+      }
+  if (auto s = j.find("per_class"); s != j.end())
+    for (auto m = s->begin(); m != s->end(); ++m)
+      for (auto mod = m->begin(); mod != m->end(); ++mod) {
+        const std::string base = name + ": " + json_path_key(json_path_key("$.per_class", m.key()), mod.key());
+        PerClassEntry e;
+        e.label_field = str(*mod, "label_field");
+        const auto& cls = (*mod)["classes"];
+        for (std::size_t i = 0; i < cls.size(); ++i) {
+          const auto& c = cls[i];
+          const std::string cp = base + ".classes[" + std::to_string(i) + "]";
+          PerClassRow row;
+          row.name = str(c, "name");
+          row.label = integer(c, "label");
+          row.n_real = integer(c, "n_real");
+          row.n_synthetic = integer(c, "n_synthetic");
+          if (auto x = c.find("metrics"); x != c.end())
+            for (auto met = x->begin(); met != x->end(); ++met) row.metrics[met.key()] = metric_from(*met, cp + ".metrics." + met.key());
+          if (auto x = c.find("reference"); x != c.end())
+            for (auto met = x->begin(); met != x->end(); ++met)
+              row.reference[met.key()] = metric_from(*met, cp + ".reference." + met.key());
+          e.classes.push_back(std::move(row));
+        }
+        // The file's worst classes; computed by the same rule for a metric it does not name.
+        if (auto w = mod->find("worst_class"); w != mod->end())
+          for (auto it = w->begin(); it != w->end(); ++it)
+            if (it->is_string()) e.worst_class[it.key()] = it->get<std::string>();
+        for (const auto& met : e.metric_names())
+          if (!e.worst_class.count(met) && !(mod->contains("worst_class") && (*mod)["worst_class"].contains(met)))
+            if (const int k = worst_class_index(e.classes, met, r.metric_info(met).better); k >= 0)
+              e.worst_class[met] = e.classes[static_cast<std::size_t>(k)].name;
+        r.per_class[m.key()][mod.key()] = std::move(e);
       }
   if (auto c = j.find("compute"); c != j.end()) {
     r.compute_device = str(*c, "device");

@@ -1,6 +1,6 @@
 // results.json from the planned units (reports/schema/results.schema.json): suite, provenance,
 // modalities, models, per-model metrics, reference values, samples, memorization, downstream,
-// adherence, compute. Every metric object is a medsyn::Estimate written with to_json.
+// adherence, per_class, compute. Every metric object is a medsyn::Estimate written with to_json.
 #include <map>
 #include <cmath>
 #include <limits>
@@ -12,6 +12,7 @@
 #include "medsyn/core/json.h"
 #include "medsyn/core/manifest.h"
 #include "medsyn/core/provenance.h"
+#include "medsyn/metrics/sample_size.h"
 #include "medsyn/reports/report.h"
 #include "medsyn/reports/results.h"
 #include "run_context.h"
@@ -338,6 +339,121 @@ ojson adherence_section(RunContext& c) {
   return out;
 }
 
+// per_class: model -> modality -> the per-class figures of the fidelity, diversity and
+// memorization units of a labelled modality (docs/metrics.md, Per-class breakdowns), with the
+// worst class per metric (reports::worst_class_index: the rule the report states).
+ojson per_class_json(RunContext& c) {
+  ojson out = ojson::object();
+  const double level = 0.95;
+  for (const auto& m : c.suite.models)
+    for (const auto& mod : m.modalities) {
+      const std::string k = mm(m.name, mod);
+      if (!c.real.count(mod) || !c.real.at(mod).labelled) continue;
+      // label -> class object, in class order (every unit lists the real data's classes).
+      std::map<long, ojson> rows;
+      ojson sources = nullptr;
+      auto row = [&](const json& x) -> ojson& {
+        const long label = x["label"].get<long>();
+        if (!rows.count(label))
+          rows[label] = {{"name", x["name"]}, {"label", label}, {"metrics", ojson::object()}, {"reference", ojson::object()}};
+        return rows[label];
+      };
+      if (c.fidelity.count(k) && c.fidelity.at(k).meta.value("per_class", false)) {
+        const fs::path file = c.fidelity.at(k).dir / "fidelity_classes.json";
+        const json f = read_json_file(file);
+        sources = ojson::parse(f["sources"].dump());
+        auto out_name = [&](const char* name) { return frechet_metric_name(name, c.extractor_id); };
+        for (const auto& x : f["classes"]) {
+          ojson& r = row(x);
+          const long long ns = x["n_synthetic"].get<long long>(), nr = x["n_real"].get<long long>();
+          r["n_real"] = nr;
+          r["n_synthetic"] = ns;
+          const std::string where = file.string() + ": class " + x["name"].get<std::string>();
+          for (const char* name : {"fid", "fid_population", "kid", "cmmd", "precision", "recall", "density", "coverage", "vendi"}) {
+            const std::string on = out_name(name);
+            ojson mt = x.contains("fidelity") ? metric_json(x["fidelity"].value(name, json::object()), ns, where + ": " + name)
+                                              : to_json(Estimate::null_because(x.value("reason", std::string("not computed")), ns));
+            mt["n_real"] = nr;
+            if (on.rfind("fd", 0) == 0) mt["feature_space"] = c.extractor_id;
+            r["metrics"][on] = mt;
+          }
+          if (x.contains("fidelity") && x["fidelity"].contains("fid_real_floor")) {
+            const std::string on = out_name("fid_real_floor");
+            r["reference"][on] = metric_json(x["fidelity"]["fid_real_floor"], nr, where + ": fid_real_floor");
+            if (on.rfind("fd", 0) == 0) r["reference"][on]["feature_space"] = c.extractor_id;
+          }
+        }
+      } else if (c.fidelity.count(k) && c.fidelity.at(k).meta.contains("per_class_reason")) {
+        c.notes.push_back("per-class fidelity of " + m.name + " on " + mod + " not computed: " +
+                          c.fidelity.at(k).meta.value("per_class_reason", ""));
+      }
+      auto diversity_classes = [&](const Unit& u, const char* part) {
+        if (!u.meta.value("ok", false)) return;
+        const fs::path file = u.dir / "diversity.json";
+        const json d = read_json_file(file);
+        if (!d.contains("classes")) return;
+        for (const auto& x : d["classes"]) {
+          ojson& r = row(x);
+          r[part]["ms_ssim"] = to_json(estimate_from_json(x["ms_ssim"], file.string() + ": class " + x["name"].get<std::string>()));
+          if (x.contains("n_pairs")) r[part]["ms_ssim"]["n_pairs"] = x["n_pairs"];
+          if (std::string(part) == "metrics" && !r.contains("n_synthetic")) r["n_synthetic"] = x["n"];
+        }
+      };
+      if (c.diversity.count(k)) diversity_classes(c.diversity.at(k), "metrics");
+      if (c.real_diversity.count(mod)) diversity_classes(c.real_diversity.at(mod), "reference");
+      if (c.memorization.count(k) && c.memorization.at(k).meta.value("ok", false) &&
+          c.memorization.at(k).meta.value("classes", ojson()).is_array()) {
+        for (const auto& x : c.memorization.at(k).meta["classes"]) {
+          ojson& r = row(json::parse(x.dump()));
+          const long long n = x["n_synthetic"].get<long long>();
+          Estimate frac;
+          if (n < metrics::kMinImages) {  // the convention of metrics/sample_size.h: no fraction of a handful
+            frac = Estimate::null_because("n too small: " + std::to_string(n) + " synthetic images of this class, needs at least " +
+                                              std::to_string(metrics::kMinImages),
+                                          n);
+          } else {
+            frac = stats::wilson_interval(x["flagged"].get<double>(), static_cast<double>(n), level);
+            frac.n = n;
+          }
+          frac.estimand = "probability that a synthetic image of this model and class is flagged as a memorized copy "
+                          "(the modality's calibrated threshold)";
+          r["metrics"]["fraction_memorized"] = to_json(frac);
+          r["metrics"]["fraction_memorized"]["flagged"] = x["flagged"];
+          if (!r.contains("n_synthetic")) r["n_synthetic"] = n;
+        }
+      }
+      if (rows.empty()) continue;
+      ojson classes = ojson::array();
+      for (auto& [label, r] : rows) {
+        if (r["reference"].empty()) r.erase("reference");
+        classes.push_back(r);
+      }
+      ojson e = {{"label_field", "label"}};
+      if (!sources.is_null()) e["sources"] = sources;
+      e["classes"] = classes;
+      // The worst class per metric, by the reports library's rule (the one the report states).
+      reports::PerClassEntry pe;
+      for (const auto& x : classes) {
+        reports::PerClassRow pr;
+        pr.name = x["name"].get<std::string>();
+        for (auto it = x["metrics"].begin(); it != x["metrics"].end(); ++it)
+          pr.metrics[it.key()] = estimate_from_json(json::parse(it.value().dump()), "per_class");
+        pe.classes.push_back(std::move(pr));
+      }
+      ojson worst = ojson::object();
+      for (const auto& met : pe.metric_names()) {
+        const reports::Better b = reports::default_metric_info(met).better;
+        if (b == reports::Better::none) continue;
+        const int w = reports::worst_class_index(pe.classes, met, b);
+        worst[met] = w >= 0 ? ojson(pe.classes[static_cast<std::size_t>(w)].name) : ojson(nullptr);
+      }
+      e["worst_class"] = worst;
+      if (!out.contains(m.name)) out[m.name] = ojson::object();
+      out[m.name][mod] = e;
+    }
+  return out;
+}
+
 ojson compute_json(const RunContext& c) {
   ojson cm = ojson::object();
   ojson cnotes = ojson::array();
@@ -432,6 +548,10 @@ ojson build_results(RunContext& c, const std::string& started) {
   if (!c.adherence.empty()) {
     const ojson adh = adherence_section(c);
     if (!adh.empty()) r["adherence"] = adh;
+  }
+  {
+    const ojson pc = per_class_json(c);
+    if (!pc.empty()) r["per_class"] = pc;
   }
   if (suite.has_evaluation("compute")) r["compute"] = compute_json(c);
   add_compute_notes(r);

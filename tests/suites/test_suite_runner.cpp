@@ -5,13 +5,18 @@
 #include <catch2/catch.hpp>
 
 #include <cstdlib>
+#include <map>
 #include <set>
+#include <sstream>
 
 #include "medsyn/core/error.h"
 #include "medsyn/core/fs.h"
 #include "medsyn/core/json.h"
 #include "medsyn/core/manifest.h"
 #include "medsyn/core/medmnist_import.h"
+#include "medsyn/core/npy.h"
+#include "medsyn/metrics/fid.h"
+#include "medsyn/metrics/stats.h"
 #include "medsyn/reports/results.h"
 #include "medsyn/suites/runner.h"
 #include "medsyn/suites/suite.h"
@@ -430,7 +435,7 @@ TEST_CASE("run: execution.shard_size gives the unsharded results (feature and ge
   }
   std::vector<std::string> diffs;
   diff_json(ra, rb, "", {"/results/spec", "/memorization/spec", "/downstream/spec", "/samples/spec", "/samples_real/spec",
-                         "/intensity/spec", "/compute/models/spec", "/diversity/spec"},
+                         "/intensity/spec", "/compute/models/spec", "/diversity/spec", "/per_class/spec"},
             1e-10, false, diffs);
   for (const auto& d : diffs) UNSCOPED_INFO(d);
   CHECK(diffs.empty());
@@ -629,4 +634,161 @@ TEST_CASE("run: prompt replay catches a generator that returns its training imag
   const auto second = suites::run_suite(o);
   CHECK(computed(second) == 0);
   CHECK(!read_json_file(tmp / "run" / "results.json")["memorization"]["copier"]["breast_ultrasound"].contains("replay"));
+}
+
+TEST_CASE("run: per-class breakdowns of fidelity, diversity and memorization in results.json, report and gates",
+          "[suites][runner][per_class]") {
+  test::medmnist_file("breastmnist");  // skips the test when the shared data is missing
+  test::TempDir tmp;
+  write_folder_suite(tmp.path());
+  // The folder suite without downstream and compute, 30 images per set. BreastMNIST's training
+  // prompts name its two classes (malignant 147, normal or benign 399 of 546), so "spec" (a
+  // command: 30 images split 8 / 22 over the two prompts) gets 8 malignant images: too few for
+  // every metric (null with the reason), 22 benign ones: numbers.
+  ordered_json s = ordered_json::parse(read_file_text(tmp / "s.json"));
+  s["name"] = "per-class-test";
+  s["modalities"]["breast_ultrasound"]["n_generate"] = 30;
+  s["evaluations"].erase("downstream");
+  s["evaluations"].erase("compute");
+  atomic_write_text(tmp / "s.json", s.dump(2));
+  suites::RunOptions o;
+  o.suite_file = tmp / "s.json";
+  o.out = tmp / "run";
+  const auto first = suites::run_suite(o);
+  CHECK(first.stages.at("fidelity").computed == 2);  // per class inside the per-modality units
+  CHECK(first.stages.at("diversity").computed == 3);
+  CHECK(first.stages.at("memorization").computed == 2);
+  const auto r = reports::load_results(tmp / "run" / "results.json");  // schema + semantic checks
+  const json raw = read_json_file(tmp / "run" / "results.json");
+  REQUIRE(raw.contains("per_class"));
+  const json& pc = raw["per_class"]["spec"]["breast_ultrasound"];
+  INFO(pc.dump(1).substr(0, 4000));
+  REQUIRE(pc["classes"].size() == 2);
+  CHECK(pc["classes"][0]["name"] == "malignant");
+  CHECK(pc["classes"][1]["name"] == "normal or benign");
+  CHECK(pc["classes"][0]["n_synthetic"] == 8);
+  CHECK(pc["classes"][1]["n_synthetic"] == 22);
+  CHECK(pc["sources"]["by_prompt"] == 30);
+
+  // Independent check of the split and the subset: the class's rows of both feature matrices,
+  // chosen here from the manifests' labels (the command generator records the prompt's label),
+  // give the same plug-in FD through the plain Gaussian statistics and frechet_distance.
+  auto unit_dir = [&](const std::string& stage, const std::string& prefix) {
+    for (const auto& e : fs::directory_iterator(tmp / "run" / "units" / stage))
+      if (e.path().filename().string().rfind(prefix, 0) == 0 && e.path().extension() != ".json") return e.path();
+    FAIL("no unit " << stage << "/" << prefix);
+    return fs::path();
+  };
+  const fs::path data_dir = unit_dir("data", "real-breast_ultrasound");
+  const Dataset real = load_dataset(data_dir / "real");
+  const auto real_train = real.select("breast_ultrasound", "train");
+  const Dataset gen = load_dataset(unit_dir("generate", "spec-breast_ultrasound"));
+  const Matrix32 rf = read_feature_matrix(unit_dir("features", "real-breast_ultrasound") / "features.npy");
+  const Matrix32 sf = read_feature_matrix(unit_dir("features", "spec-breast_ultrasound") / "features.npy");
+  REQUIRE(rf.rows == static_cast<std::int64_t>(real_train.size()));
+  REQUIRE(sf.rows == static_cast<std::int64_t>(gen.records.size()));
+  auto rows_of = [](const Matrix32& m, const std::vector<Record>& recs, long label) {
+    Matrix32 out;
+    out.cols = m.cols;
+    for (std::size_t i = 0; i < recs.size(); ++i)
+      if (recs[i].label && *recs[i].label == label) {
+        out.data.insert(out.data.end(), m.data.begin() + static_cast<std::ptrdiff_t>(i * m.cols),
+                        m.data.begin() + static_cast<std::ptrdiff_t>((i + 1) * m.cols));
+        ++out.rows;
+      }
+    return out;
+  };
+  const Matrix32 rb = rows_of(rf, real_train, 1), sb = rows_of(sf, gen.records, 1);
+  CHECK(sb.rows == 22);
+  CHECK(pc["classes"][1]["n_real"] == rb.rows);
+  const double fd_direct = metrics::frechet_distance(metrics::compute_stats(rb), metrics::compute_stats(sb)).fid;
+  const json& fd = pc["classes"][1]["metrics"]["fd"];
+  CHECK(fd["value"].get<double>() == Approx(fd_direct).epsilon(1e-9));
+  CHECK(fd["ci_method"] == raw["results"]["spec"]["breast_ultrasound"]["fd"]["ci_method"]);  // the per-modality method
+  CHECK(fd["ci_low"].is_number());
+  CHECK(fd["n"] == 22);
+  CHECK(fd["feature_space"] == "builtin:pixels(1x2x2)");
+  // The tiny class: null with the reason, never a number.
+  const json& tiny = pc["classes"][0]["metrics"];
+  for (const char* m : {"fd", "kid", "precision", "fraction_memorized"}) {
+    INFO(m);
+    CHECK(tiny[m]["value"].is_null());
+    CHECK(tiny[m]["note"].get<std::string>().find("n too small") != std::string::npos);
+  }
+  CHECK(tiny["ms_ssim"]["value"].is_null());
+  CHECK(!tiny["ms_ssim"]["note"].get<std::string>().empty());
+  // Memorization per class: the flagged images of the unit's neighbours table, counted here by
+  // the generated records' labels, with the per-modality Wilson interval.
+  {
+    const std::string csv = read_file_text(unit_dir("memorization", "spec-breast_ultrasound") / "neighbors.csv");
+    std::map<std::string, long> label_of;
+    for (const auto& rec : gen.records) label_of[rec.path] = rec.label.value_or(-1);
+    long n1 = 0, flagged1 = 0;
+    std::istringstream lines(csv);
+    std::string line;
+    std::getline(lines, line);  // header: modality,synthetic,synthetic_sha256,rank,...,above_tau,train_view
+    while (std::getline(lines, line)) {
+      std::vector<std::string> f;
+      std::stringstream ls(line);
+      for (std::string x; std::getline(ls, x, ',');) f.push_back(x);
+      REQUIRE(f.size() == 11);
+      if (f[3] != "1" || label_of[f[1]] != 1) continue;
+      ++n1;
+      flagged1 += (f[9] == "1" || f[9] == "true") ? 1 : 0;
+    }
+    CHECK(n1 == 22);
+    const json& fm = pc["classes"][1]["metrics"]["fraction_memorized"];
+    CHECK(fm["value"].get<double>() == Approx(static_cast<double>(flagged1) / 22.0));
+    CHECK(fm["ci_method"] == "wilson");
+  }
+  // Diversity per class: a number for the benign images and for the class's real images.
+  CHECK(pc["classes"][1]["metrics"]["ms_ssim"]["value"].is_number());
+  CHECK(pc["classes"][1]["metrics"]["ms_ssim"]["n"] == 22);
+  CHECK(pc["classes"][1]["reference"]["ms_ssim"]["value"].is_number());
+  CHECK(pc["classes"][1]["reference"]["fd_real_floor"]["value"].is_number());
+  // The worst class is chosen among the classes with a value: the benign one for "spec".
+  CHECK(pc["worst_class"]["fd"] == "normal or benign");
+  const auto& pe = r.per_class.at("spec").at("breast_ultrasound");
+  REQUIRE(pe.worst("fd"));
+  CHECK(pe.worst("fd")->name == "normal or benign");
+  // "gen" (real images with their own labels and prompts): both classes computed where large enough.
+  CHECK(raw["per_class"]["gen"]["breast_ultrasound"]["classes"].size() == 2);
+
+  // The report's long-tail section names the worst class; metrics.csv has every per-class number.
+  const std::string md = read_file_text(tmp / "run" / "report" / "report.md");
+  CHECK(md.find("Per-class breakdown (long tail)") != std::string::npos);
+  CHECK(md.find("normal or benign") != std::string::npos);
+  CHECK(md.find("1 / 2") != std::string::npos);  // spec's FD: one of the two classes has a value
+  CHECK(read_file_text(tmp / "run" / "report" / "metrics.csv").find("per_class,spec,specialist,breast_ultrasound,fd,normal or benign") !=
+        std::string::npos);
+
+  // compare and gates: per-class entries with their class; a gate selects a class by "label".
+  const std::string rj = test::shell_quote((tmp / "run" / "results.json").string());
+  auto cr = test::run_cli("compare " + rj + " " + rj + " --json");
+  INFO(cr.err);
+  REQUIRE(cr.exit_code == 0);
+  int per_class_deltas = 0;
+  const json compared = json::parse(cr.out);
+  for (const auto& d : compared["deltas"])
+    if (d["metric"] == "per_class.fd") {
+      CHECK(d.contains("label"));
+      ++per_class_deltas;
+    }
+  CHECK(per_class_deltas == 4);  // 2 models x 2 classes
+  atomic_write_text(tmp / "gates.json",
+                    R"([{"name": "benign FD bounded", "metric": "per_class.fd", "model": "spec", "label": "normal or benign", "op": "<=", "value": 1e9}])");
+  cr = test::run_cli("compare " + rj + " " + rj + " --gates " + test::shell_quote((tmp / "gates.json").string()));
+  CHECK(cr.exit_code == 0);
+  // Over every class (the default): the malignant class has no value, so the gate fails there.
+  atomic_write_text(tmp / "gates.json", R"([{"name": "every class", "metric": "per_class.fd", "model": "spec", "op": "<=", "value": 1e9}])");
+  cr = test::run_cli("compare " + rj + " " + rj + " --gates " + test::shell_quote((tmp / "gates.json").string()));
+  CHECK(cr.exit_code == 1);
+  CHECK((cr.out + cr.err).find("class malignant") != std::string::npos);
+  // "label" on a metric that is not per class is bad input naming the field.
+  atomic_write_text(tmp / "gates.json", R"([{"metric": "fd", "label": "malignant", "op": "<=", "value": 1}])");
+  cr = test::run_cli("compare " + rj + " " + rj + " --gates " + test::shell_quote((tmp / "gates.json").string()));
+  CHECK(cr.exit_code == 2);
+  CHECK(cr.err.find("$[0].label") != std::string::npos);
+  // A rerun computes nothing.
+  CHECK(computed(suites::run_suite(o)) == 0);
 }

@@ -4,11 +4,13 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <optional>
 #include <set>
 
 #include "medsyn/core/error.h"
 #include "medsyn/core/fs.h"
 #include "medsyn/core/json.h"
+#include "medsyn/suites/classes.h"
 #include "medsyn/suites/data_split.h"
 #include "medsyn/suites/runner.h"
 #include "medsyn/suites/specs.h"
@@ -189,6 +191,58 @@ TEST_CASE("specs: defaults are the libraries' option defaults", "[suites][units]
 TEST_CASE("adherence matches prompts as the engine normalises them", "[suites][units][adherence]") {
   for (const std::string p : {"breast ultrasound, malignant", "  Breast   Ultrasound,\tMALIGNANT \n", "", " ", "a\u00e9 B"})
     CHECK(downstream::normalise_adherence_prompt(p) == engine::normalise_prompt(p));
+}
+
+TEST_CASE("per-class split: real images by label, synthetic by the prompt's class, else their label, else none",
+          "[suites][units][per_class]") {
+  auto rec = [](std::string path, std::optional<long> label, std::string name, std::string prompt, std::string split = "train") {
+    Record r;
+    r.path = std::move(path);
+    r.modality = "chest_xray";
+    r.label = label;
+    r.label_name = std::move(name);
+    r.prompt = std::move(prompt);
+    r.split = std::move(split);
+    return r;
+  };
+  const std::vector<Record> real = {
+      rec("a.png", 1, "pneumonia", "chest x-ray, pneumonia"), rec("b.png", 0, "normal", "chest x-ray, normal"),
+      rec("c.png", 1, "", "Chest X-ray,  PNEUMONIA"),  // the same prompt spelled otherwise
+      rec("d.png", 0, "normal", "chest x-ray"), rec("e.png", 1, "pneumonia", "chest x-ray"),  // a prompt of two classes
+      rec("f.png", 2, "", "chest x-ray, covid", "test")};                                        // a class seen only in test
+  const auto classes = real_classes(real);
+  REQUIRE(classes.size() == 3);  // ascending labels; a name from label_name, else the number
+  CHECK(classes[0].label == 0);
+  CHECK(classes[0].name == "normal");
+  CHECK(classes[1].name == "pneumonia");
+  CHECK(classes[2].name == "2");
+  const ClassSplit rs = split_real(classes, real);
+  CHECK(rs.of == std::vector<int>{1, 0, 1, 0, 1, 2});
+  CHECK(rs.rows(1) == std::vector<std::int64_t>{0, 2, 4});
+
+  std::vector<Record> train;
+  for (const auto& r : real)
+    if (r.split == "train") train.push_back(r);
+  const std::vector<Record> syn = {
+      rec("s0.png", std::nullopt, "", "  chest X-RAY, pneumonia "),  // prompt names pneumonia (normalised)
+      rec("s1.png", 1, "pneumonia", "chest x-ray, normal"),          // the prompt wins over the record's label
+      rec("s2.png", 0, "normal", "chest x-ray"),                     // ambiguous prompt: the record's label
+      rec("s3.png", std::nullopt, "", "chest x-ray"),                // ambiguous prompt, no label: no class
+      rec("s4.png", 7, "", "a prompt nobody used"),                  // a label outside the real classes: no class
+      rec("s5.png", std::nullopt, "", "chest x-ray, covid")};        // a test-only prompt names no class
+  const ClassSplit ss = split_synthetic(classes, train, syn);
+  CHECK(ss.of == std::vector<int>{1, 0, 0, -1, -1, -1});
+  CHECK(ss.by_prompt == 2);
+  CHECK(ss.by_label == 1);
+  CHECK(ss.none == 3);
+  CHECK(ss.rows(0) == std::vector<std::int64_t>{1, 2});
+  CHECK(ss.rows(2).empty());
+
+  // No breakdown without labels on every real image or with one class only.
+  auto unlabelled = real;
+  unlabelled[3].label.reset();
+  CHECK(real_classes(unlabelled).empty());
+  CHECK(real_classes({rec("a.png", 1, "", "x"), rec("b.png", 1, "", "y")}).empty());
 }
 
 TEST_CASE("specs: a bad value is an InputError naming its JSON path", "[suites][units][specs]") {

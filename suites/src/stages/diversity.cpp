@@ -1,5 +1,6 @@
 // Stage diversity: mean pairwise MS-SSIM of each synthetic set and (reference) of each modality's
-// real training images.
+// real training images; where the modality's records carry labels (input "per_class"), the same
+// per class (classes.h) into diversity.json's "classes".
 #include <algorithm>
 
 #include "medsyn/core/error.h"
@@ -8,6 +9,8 @@
 #include "medsyn/core/json.h"
 #include "medsyn/core/manifest.h"
 #include "medsyn/metrics/diversity.h"
+#include "medsyn/stats/random.h"
+#include "medsyn/suites/classes.h"
 #include "../run_context.h"
 
 namespace fs = std::filesystem;
@@ -43,6 +46,39 @@ ojson compute_diversity(const UnitDescription& d, RunContext& c, const fs::path&
     o.ms_ssim.scales = metrics::MsSsimOptions{}.scales;
     while (o.ms_ssim.scales > 1 && metrics::ms_ssim_min_side(o.ms_ssim.ssim.win_size, o.ms_ssim.scales) > min_side) --o.ms_ssim.scales;
   }
+  // Per class: the same options (scales from the whole set's smallest image), a class's own seed
+  // (derived from the unit's and its label) for its pairs and bootstrap; fewer than 2 images: null
+  // with the reason, fewer than 10: the library's null estimate (metrics/sample_size.h).
+  ojson classes = nullptr;
+  if (d.inputs.contains("per_class")) {
+    const Dataset real = load_dataset(c.resolve(d.locations.at("classes_real")));
+    const std::string mod = d.inputs["modality"];
+    const auto cls = real_classes(real.select(mod, ""));
+    const ClassSplit split = d.inputs["split"].get<std::string>().empty() ? split_synthetic(cls, real.select(mod, "train"), recs)
+                                                                          : split_real(cls, recs);
+    classes = ojson::array();
+    for (int k = 0; k < static_cast<int>(cls.size()); ++k) {
+      const auto rows = split.rows(k);
+      ojson e = {{"label", cls[k].label}, {"name", cls[k].name}, {"n", rows.size()}};
+      metrics::DiversityOptions ko = o;
+      ko.seed = stats::derive_seed(o.seed, static_cast<std::uint64_t>(cls[k].label));
+      ko.bootstrap.seed = ko.seed + 1;
+      std::vector<std::string> kn;
+      for (const auto i : rows) kn.push_back(names[static_cast<std::size_t>(i)]);
+      try {
+        if (rows.size() < 2) throw InputError(std::to_string(rows.size()) + " image(s) of this class (MS-SSIM needs pairs)");
+        const auto r = metrics::diversity_of_images(
+            static_cast<std::int64_t>(rows.size()),
+            [&](std::int64_t i) { return read_image(ds.image_path(recs[static_cast<std::size_t>(rows[static_cast<std::size_t>(i)])])); },
+            kn, ko);
+        e["ms_ssim"] = to_json(diversity_estimate(r));
+        e["n_pairs"] = r.n_pairs;
+      } catch (const InputError& err) {
+        e["ms_ssim"] = to_json(Estimate::null_because(err.what(), static_cast<long long>(rows.size())));
+      }
+      classes.push_back(e);
+    }
+  }
   try {
     const auto r = metrics::diversity_of_images(
         static_cast<std::int64_t>(recs.size()), [&](std::int64_t i) { return read_image(ds.image_path(recs[i])); }, names, o);
@@ -50,6 +86,7 @@ ojson compute_diversity(const UnitDescription& d, RunContext& c, const fs::path&
     j["scales"] = o.ms_ssim.scales;
     j["win_size"] = o.ms_ssim.ssim.win_size;
     j["ms_ssim"] = to_json(diversity_estimate(r));
+    if (!classes.is_null()) j["classes"] = classes;
     write_json_file(w / "diversity.json", j);
     return ojson{{"ok", true}};
   } catch (const InputError& e) {
@@ -62,8 +99,14 @@ void plan_diversity(RunContext& c) {
   const ojson unit_spec = unit_spec_json(spec, "diversity");
   auto unit = [&](const std::string& name, const fs::path& dir, const std::string& hash, const std::string& modality,
                   const std::string& split) {
-    const ojson in = {{"dataset", hash}, {"modality", modality}, {"split", split}, {"seed", c.seed_for("diversity:" + name)}};
-    return c.run(make_unit("diversity", name, unit_spec, in, {{"dataset", c.location(dir)}}));
+    ojson in = {{"dataset", hash}, {"modality", modality}, {"split", split}, {"seed", c.seed_for("diversity:" + name)}};
+    ojson where = {{"dataset", c.location(dir)}};
+    // Labelled modality: per class too, classes (and prompts naming them) from the real data.
+    if (const RealData& rd = c.real.at(modality); rd.labelled) {
+      in["per_class"] = {{"field", "label"}, {"real", rd.real_hash}};
+      where["classes_real"] = c.location(rd.real_dir);
+    }
+    return c.run(make_unit("diversity", name, unit_spec, in, where));
   };
   for_each_image_set(
       c, "stage diversity", /*with_real=*/spec.reference,

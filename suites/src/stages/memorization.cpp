@@ -1,5 +1,7 @@
 // Stage memorization: nearest training images of every synthetic set, calibrated on the
-// modality's holdout (memorization::run_audit).
+// modality's holdout (memorization::run_audit). Where the modality's records carry labels (input
+// "per_class"), the summary also counts synthetic and flagged images per class (classes.h); the
+// threshold stays the modality's calibrated tau.
 #include <cmath>
 #include <cstdio>
 #include <map>
@@ -12,6 +14,7 @@
 #include "medsyn/memorization/contrastive.h"
 #include "medsyn/memorization/replay.h"
 #include "medsyn/metrics/feature_extract.h"
+#include "medsyn/suites/classes.h"
 #include "../run_context.h"
 
 namespace fs = std::filesystem;
@@ -114,7 +117,27 @@ ojson compute_memorization(const UnitDescription& d, RunContext& c, const fs::pa
       if (a.modality == mod) {
         std::size_t flagged = 0;
         for (const auto& s : a.synthetic) flagged += s.flagged ? 1 : 0;
+        ojson classes = nullptr;
+        if (d.inputs.contains("per_class")) {
+          // The audited images are the synthetic records of the modality: class by record path.
+          const Dataset real = load_dataset(o.train), syn = load_dataset(o.synthetic);
+          const auto cls = real_classes(real.select(mod, ""));
+          const auto recs = syn.select(mod, "");
+          const ClassSplit split = split_synthetic(cls, real.select(mod, "train"), recs);
+          std::map<std::string, int> class_of;
+          for (std::size_t i = 0; i < recs.size(); ++i) class_of[recs[i].path] = split.of[i];
+          std::vector<long> n(cls.size(), 0), f(cls.size(), 0);
+          for (const auto& s : a.synthetic)
+            if (const auto it = class_of.find(s.path); it != class_of.end() && it->second >= 0) {
+              ++n[static_cast<std::size_t>(it->second)];
+              f[static_cast<std::size_t>(it->second)] += s.flagged ? 1 : 0;
+            }
+          classes = ojson::array();
+          for (std::size_t k = 0; k < cls.size(); ++k)
+            classes.push_back({{"label", cls[k].label}, {"name", cls[k].name}, {"n_synthetic", n[k]}, {"flagged", f[k]}});
+        }
         return ojson{{"ok", true},
+                     {"classes", classes},
                      {"n_synthetic", a.n_synthetic},
                      {"n_train", a.n_train},
                      {"n_holdout", a.n_holdout},
@@ -147,6 +170,7 @@ void plan_memorization(RunContext& c) {
       ojson in = {{"train", rd.real_hash}, {"holdout", rd.holdout_hash}, {"synthetic", g.manifest_hash}, {"modality", mod},
                   {"seed", c.seed_for("memorization:" + model.name + ":" + mod)}, {"device", c.device}};
       if (c.suite.shard_size > 0) in["gallery_shard_size"] = c.suite.shard_size;  // unsharded keys unchanged
+      if (rd.labelled) in["per_class"] = "label";  // counts per class: units without them are not reused
       const ojson where = {{"train", c.location(rd.real_dir)}, {"holdout", c.location(rd.holdout_dir)},
                            {"synthetic", c.location(g.unit.dir)}};
       c.memorization[mm(model.name, mod)] = c.run(make_unit("memorization", model.name + "-" + mod, spec, in, where));

@@ -6,8 +6,10 @@
 // Entries compared: every metric object of `results` (metric name as is), memorization
 // `fraction_memorized` ("memorization.fraction_memorized"), every downstream point
 // ("downstream.<metric>", with arm and fraction) and the prompt-adherence numbers
-// ("adherence.cas_accuracy", "adherence.reverse_auroc", ...: AdherenceEntry::metrics()), matched by
-// (section, model, modality, metric, arm, fraction).
+// ("adherence.cas_accuracy", "adherence.reverse_auroc", ...: AdherenceEntry::metrics()) and every
+// per-class metric ("per_class.<metric>", e.g. "per_class.fd", "per_class.ms_ssim",
+// "per_class.fraction_memorized", with the class in `label`), matched by (section, model, modality,
+// metric, arm, fraction, label).
 //
 // Verdict rules (direction from the metric table: lower-is-better for FID, KID, MS-SSIM, fraction
 // memorized; higher-is-better for precision, recall, AUROC...):
@@ -27,7 +29,9 @@
 //
 // Gates (JSON, gate_schema()): an array of gate objects, or an object whose "gates" member is that
 // array (a suite file). A gate selects entries by metric (required; qualified as above), model
-// ("*" = any, the default), kind (generalist | specialist), modality ("*" default), arm, fraction;
+// ("*" = any, the default), kind (generalist | specialist), modality ("*" default), arm, fraction,
+// label (the class of a "per_class.<metric>" entry; "*" = every class, the default: a threshold
+// gate over every class is a gate on the worst class);
 // then for each selected entry checks  cand[field] OP rhs  with field = value (default) | ci_low |
 // ci_high, OP one of <= < >= >, and rhs either a fixed "value" or the baseline's "baseline" field
 // (value | ci_low | ci_high) plus "margin" plus "relative_margin" x |baseline field|. OP
@@ -51,10 +55,11 @@ enum class VerdictRule { delta_ci, overlap };
 VerdictRule parse_verdict_rule(const std::string& s);  // "delta-ci" | "overlap"; InputError otherwise
 
 struct Entry {
-  std::string section;  // "results" | "memorization" | "downstream" | "adherence"
+  std::string section;  // "results" | "memorization" | "downstream" | "adherence" | "per_class"
   std::string model, kind, modality, metric, arm;  // metric qualified: "fid", "memorization.fraction_memorized", ...
   double fraction = kNaN;                          // downstream only
   Estimate m;
+  std::string label;            // per_class only: the class name
   std::string key() const;      // identity used for matching
   std::string subject() const;  // "fid(generalist, chest_xray)", "downstream.auroc(g, breast, real+syn @ 0.1)"
 };
@@ -73,6 +78,7 @@ struct Gate {
   std::string name, json_path;  // json_path: where it was defined, e.g. $.gates[2]
   std::string metric, model = "*", kind, modality = "*", arm;
   std::optional<double> fraction;
+  std::string label = "*";  // per_class metrics: the class ("*" = every class)
   std::string field = "value", op;
   std::optional<double> value;
   std::string baseline;  // "" when `value` is used

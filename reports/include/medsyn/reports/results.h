@@ -12,7 +12,7 @@
 //  - Display order: models and modalities in the order of the file's "models" / "modalities"
 //    objects (modalities only named by models follow, first seen first).
 //  - Semantic rules (each error names its JSON path): every model under results / samples /
-//    memorization / downstream / adherence / compute.models is declared in "models"; every modality of a
+//    memorization / downstream / adherence / per_class / compute.models is declared in "models"; every modality of a
 //    model's entries is one the model covers; with a "modalities" section, every modality a model
 //    covers is declared there; downstream fractions increase within an arm.
 // Loading never throws on the first problem: it collects every error and throws one InputError
@@ -118,6 +118,33 @@ struct AdherenceEntry {
   std::vector<std::pair<std::string, Estimate>> metrics() const;
 };
 
+// Per-class breakdown of one (model, modality) (results.json "per_class"; suites/classes.h says
+// which class each image belongs to). Metrics have the per-modality names (fd / fid, kid,
+// precision, ..., ms_ssim, fraction_memorized) and intervals; a class with too few images has
+// null estimates whose note says why.
+struct PerClassRow {
+  std::string name;
+  long long label = -1, n_real = -1, n_synthetic = -1;  // -1 = absent
+  std::map<std::string, Estimate> metrics;    // this model's images of the class
+  std::map<std::string, Estimate> reference;  // the class's real images: fd_real_floor, ms_ssim
+};
+struct PerClassEntry {
+  std::string label_field;
+  std::vector<PerClassRow> classes;                // class order (ascending label)
+  std::map<std::string, std::string> worst_class;  // metric -> class name (file's "worst_class", else computed)
+  // Metric names present in some class, canonical order (Results::metric_names' order, then
+  // ms_ssim, fraction_memorized, then others alphabetically).
+  std::vector<std::string> metric_names() const;
+  const PerClassRow* row(const std::string& name) const;
+  const PerClassRow* worst(const std::string& metric) const;  // nullptr: no class has a value
+};
+// The long-tail rule: among the classes whose `metric` value is a number, the one with the worst
+// value in the metric's direction (the highest when lower is better, the lowest when higher is
+// better); ties go to the first class in class order. -1 when no class has a value or the metric
+// has no direction. MS-SSIM follows its compare direction (lower is better): the worst class is
+// the least diverse one.
+int worst_class_index(const std::vector<PerClassRow>& classes, const std::string& metric, Better better);
+
 // Intensity/colour comparison of a generated set with the real set (metrics/intensity.h).
 struct IntensityRow {
   std::string channel;  // "all", "gray", "red", "green", "blue", ...
@@ -167,6 +194,7 @@ struct Results {
   std::map<std::string, std::map<std::string, MemorizationEntry>> memorization;    // model -> modality
   std::map<std::string, std::map<std::string, DownstreamEntry>> downstream;        // model -> modality
   std::map<std::string, std::map<std::string, AdherenceEntry>> adherence;          // model -> modality
+  std::map<std::string, std::map<std::string, PerClassEntry>> per_class;           // model -> modality
   std::map<std::string, ComputeEntry> compute;  // model -> cost
   std::map<std::string, std::map<std::string, FeatureFiles>> features;  // model -> modality
   std::string compute_device;
