@@ -320,9 +320,9 @@ std::unique_ptr<FeatureExtractor> make_contrastive(const std::string& rest, cons
 
 }  // namespace
 
-ContrastiveTrainReport train_contrastive_embedder(const fs::path& data_dir, const fs::path& out,
-                                                  const ContrastiveTrainOptions& opt) {
-  const auto t0 = std::chrono::steady_clock::now();
+namespace {
+
+void check_train_options(const ContrastiveTrainOptions& opt, const fs::path& out) {
   if (opt.epochs < 1) throw InputError("--epochs must be at least 1, got " + std::to_string(opt.epochs));
   if (opt.size < 8 || opt.size > 512) throw InputError("--size must be in [8, 512], got " + std::to_string(opt.size));
   if (opt.batch < 2) throw InputError("--batch must be at least 2, got " + std::to_string(opt.batch));
@@ -337,17 +337,13 @@ ContrastiveTrainReport train_contrastive_embedder(const fs::path& data_dir, cons
     throw InputError(std::string("--view-zooms: ") + e.what());
   }
   if (out.empty()) throw InputError("--out: empty path");
-  const torch::Device device = parse_device(opt.device);
-  init_torch_runtime(0);
+}
 
-  const Dataset ds = load_dataset(data_dir);
-  auto recs = ds.select(opt.modality, opt.split);
-  if (opt.max_images > 0 && recs.size() > opt.max_images) recs.resize(opt.max_images);
-  if (recs.size() < 2)
-    throw InputError(at_file((ds.root / "manifest.jsonl").string(),
-                             "contrastive training needs at least 2 images (modality '" + opt.modality + "', split '" +
-                                 opt.split + "' selected " + std::to_string(recs.size()) + ")"));
-  const torch::Tensor images = load_training_images(ds, recs, opt.size);
+// Trains on `images` (N x 1 x size x size in [0,1]) and writes the model; `data_meta` (which
+// images) is merged into medsyn_meta.
+ContrastiveTrainReport train_on_images(const torch::Tensor& images, const fs::path& out, const ContrastiveTrainOptions& opt,
+                                       const json& data_meta, std::chrono::steady_clock::time_point t0) {
+  const torch::Device device = parse_device(opt.device);
   const auto n = images.size(0);
 
   torch::manual_seed(opt.seed);
@@ -408,10 +404,8 @@ ContrastiveTrainReport train_contrastive_embedder(const fs::path& data_dir, cons
                {"epochs", opt.epochs},
                {"seed", opt.seed},
                {"images", n},
-               {"modality", opt.modality},
-               {"split", opt.split},
-               {"data_manifest_sha256", manifest_hash(data_dir)},
                {"epoch_loss", rep.epoch_loss}};
+  for (const auto& [k, v] : data_meta.items()) meta[k] = v;  // what the images were (keys sorted in the dump)
   torch::serialize::OutputArchive archive;
   model->save(archive);
   archive.write("medsyn_meta", c10::IValue(meta.dump()));
@@ -429,6 +423,53 @@ ContrastiveTrainReport train_contrastive_embedder(const fs::path& data_dir, cons
   rep.extractor_spec = "builtin:contrastive:" + out.string();
   rep.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return rep;
+}
+
+}  // namespace
+
+ContrastiveTrainReport train_contrastive_embedder(const fs::path& data_dir, const fs::path& out,
+                                                  const ContrastiveTrainOptions& opt) {
+  const auto t0 = std::chrono::steady_clock::now();
+  check_train_options(opt, out);
+  (void)parse_device(opt.device);
+  init_torch_runtime(0);
+  const Dataset ds = load_dataset(data_dir);
+  auto recs = ds.select(opt.modality, opt.split);
+  if (opt.max_images > 0 && recs.size() > opt.max_images) recs.resize(opt.max_images);
+  if (recs.size() < 2)
+    throw InputError(at_file((ds.root / "manifest.jsonl").string(),
+                             "contrastive training needs at least 2 images (modality '" + opt.modality + "', split '" +
+                                 opt.split + "' selected " + std::to_string(recs.size()) + ")"));
+  const json data_meta = {{"modality", opt.modality}, {"split", opt.split}, {"data_manifest_sha256", manifest_hash(data_dir)}};
+  return train_on_images(load_training_images(ds, recs, opt.size), out, opt, data_meta, t0);
+}
+
+ContrastiveTrainReport train_contrastive_embedder(const std::vector<ContrastiveTrainingSet>& sets, const fs::path& out,
+                                                  const ContrastiveTrainOptions& opt) {
+  const auto t0 = std::chrono::steady_clock::now();
+  check_train_options(opt, out);
+  (void)parse_device(opt.device);
+  init_torch_runtime(0);
+  if (sets.empty()) throw InputError("contrastive training: no training sets given");
+  std::vector<torch::Tensor> parts;
+  json listed = json::array();
+  std::size_t total = 0;
+  for (const auto& set : sets) {
+    const Dataset ds = load_dataset(set.data_dir);
+    auto recs = ds.select(set.modality, set.split);
+    if (opt.max_images > 0 && recs.size() > opt.max_images) recs.resize(opt.max_images);
+    listed.push_back({{"data_manifest_sha256", manifest_hash(set.data_dir)}, {"modality", set.modality},
+                      {"split", set.split}, {"images", recs.size()}});
+    if (recs.empty()) continue;
+    total += recs.size();
+    parts.push_back(load_training_images(ds, recs, opt.size));
+  }
+  if (total < 2)
+    throw InputError("contrastive training needs at least 2 images; the " + std::to_string(sets.size()) +
+                     " training set(s) selected " + std::to_string(total) + " (first: " +
+                     (sets[0].data_dir / "manifest.jsonl").string() + ", modality '" + sets[0].modality + "', split '" +
+                     sets[0].split + "')");
+  return train_on_images(torch::cat(parts, 0), out, opt, json{{"sets", listed}}, t0);
 }
 
 json train_report_to_json(const ContrastiveTrainReport& r) {

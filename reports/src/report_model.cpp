@@ -684,6 +684,21 @@ Document build_document(const Results& r, const ReportResult& files) {
             {"Tool", "medsynbench " + pv(r, "tool_version") + " (commit " + pv(r, "git_commit") + ", " + pv(r, "build_type") + ")"},
             {"Device / host", pv(r, "device") + " / " + pv(r, "host")},
             {"Run", pv(r, "started") + " to " + pv(r, "finished")}};
+  // The fidelity feature space: its id and, for an extractor with weights, the weights' hash
+  // (and how the run trained it, for builtin:contrastive:suite).
+  if (r.provenance.is_object() && r.provenance.contains("extractor") && r.provenance["extractor"].is_object()) {
+    const auto& ex = r.provenance["extractor"];
+    Text v = code(ex.value("id", std::string()));
+    if (ex.contains("weights_sha256") && ex["weights_sha256"].is_string())
+      v = v + ", weights sha256 " + code(ex["weights_sha256"].get<std::string>());
+    if (ex.contains("trained_by_suite") && ex["trained_by_suite"].is_object()) {
+      const auto& t = ex["trained_by_suite"];
+      auto num = [&](const char* k) { return t.contains(k) ? t[k].dump() : std::string("?"); };
+      v = v + ("; trained by this suite on " + num("images") + " real training images, " + num("epochs") + " epochs (") +
+          code(t.value("unit", std::string())) + ")";
+    }
+    if (!ex.value("id", std::string()).empty()) d.meta.push_back({"Feature space", v});
+  }
   d.sections.push_back(models_section(r));
   if (auto q = quality_section(r, files, d); !q.blocks.empty()) d.sections.push_back(std::move(q));
   if (!r.intensity.empty()) d.sections.push_back(intensity_section(r, files));

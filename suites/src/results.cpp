@@ -54,6 +54,8 @@ ojson provenance(RunContext& c, const std::string& started) {
                 {"inputs", json::parse(inputs.dump())}, {"seeds", json::parse(ojson{{"suite", suite.seed}}.dump())}};
   for (auto it = c.seeds.begin(); it != c.seeds.end(); ++it) extra["seeds"][it.key()] = it.value().get<std::uint64_t>();
   if (!c.extractor_id.empty()) extra["extractor"] = {{"id", c.extractor_id}, {"preprocessing", c.extractor_pre}};
+  if (!c.extractor_id.empty() && !c.extractor_weights.empty()) extra["extractor"]["weights_sha256"] = c.extractor_weights;
+  if (!c.extractor_training.is_null()) extra["extractor"]["trained_by_suite"] = json::parse(c.extractor_training.dump());
   ojson prov = ojson::parse(provenance_json(extra).dump());
   prov["libraries"] = prov.contains("library_versions") ? prov["library_versions"] : ojson::object();
   prov["started"] = started;

@@ -68,6 +68,8 @@ struct RunContext {
   std::map<std::string, ojson> replay_inputs;                // "model/modality": their generate unit's inputs
   std::map<std::string, Unit> replay;                        // "model/modality": prompt-replay audit
   std::string extractor_id, extractor_pre;
+  std::string extractor_weights;              // its weights' SHA-256 ("" = parameter-free)
+  ojson extractor_training;                   // the suite-trained extractor's unit (null otherwise)
   ojson seeds = ojson::object();
 
   // The seed of a named stream, derived from the suite seed (recorded in provenance.seeds).

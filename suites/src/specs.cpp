@@ -99,12 +99,74 @@ class Reader {
 
 }  // namespace
 
+bool is_suite_extractor(const std::string& spec) {
+  return spec.substr(0, spec.find('?')) == kSuiteExtractorSpec;
+}
+
+ExtractorTrainingSpec extractor_training_spec_from_json(const json& j, const std::string& where) {
+  const Reader r(j, where);
+  r.only({"epochs", "size", "width", "dim", "pool", "batch", "temperature", "lr", "augment", "view_zooms",
+          "flip_symmetric", "max_images"});
+  ExtractorTrainingSpec s;
+  r.integer("epochs", s.epochs, 1);
+  r.integer("size", s.size, 8);
+  if (s.size > 512) r.fail("size", "must be at most 512, got " + std::to_string(s.size));
+  r.integer("width", s.width, 1);
+  r.integer("dim", s.dim, 1);
+  r.integer("pool", s.pool, 1);
+  if (s.pool > 8) r.fail("pool", "must be at most 8, got " + std::to_string(s.pool));
+  r.integer("batch", s.batch, 2);
+  r.number("temperature", s.temperature, 0, HUGE_VAL, true, false);
+  r.number("lr", s.lr, 0, HUGE_VAL, true, false);
+  r.string("augment", s.augment, {"copy", "simclr"});
+  r.string("view_zooms", s.view_zooms);  // its syntax is checked by the training (as train_zooms is by the audit)
+  r.boolean("flip_symmetric", s.flip_symmetric);
+  long long mi = s.max_images;
+  r.integer("max_images", mi, 0);
+  s.max_images = mi;
+  return s;
+}
+
+json to_json(const ExtractorTrainingSpec& s) {
+  return {{"epochs", s.epochs},   {"size", s.size},
+          {"width", s.width},     {"dim", s.dim},
+          {"pool", s.pool},       {"batch", s.batch},
+          {"temperature", s.temperature}, {"lr", s.lr},
+          {"augment", s.augment}, {"view_zooms", s.view_zooms},
+          {"flip_symmetric", s.flip_symmetric}, {"max_images", s.max_images}};
+}
+
+memorization::ContrastiveTrainOptions to_options(const ExtractorTrainingSpec& s) {
+  memorization::ContrastiveTrainOptions o;
+  o.epochs = s.epochs;
+  o.size = s.size;
+  o.width = s.width;
+  o.dim = s.dim;
+  o.pool = s.pool;
+  o.batch = s.batch;
+  o.temperature = s.temperature;
+  o.lr = s.lr;
+  o.augment = s.augment;
+  o.view_zooms = s.view_zooms;
+  o.flip_symmetric = s.flip_symmetric;
+  o.max_images = static_cast<std::size_t>(s.max_images);
+  return o;
+}
+
 FidelitySpec fidelity_spec_from_json(const json& j, const std::string& where) {
   const Reader r(j, where);
-  r.only({"extractor", "bootstrap", "ci_level", "k", "kid_subsets", "kid_subset_size", "real_split"});
+  r.only({"extractor", "extractor_training", "bootstrap", "ci_level", "k", "kid_subsets", "kid_subset_size", "real_split"});
   FidelitySpec s;
   r.string("extractor", s.extractor);
   if (s.extractor.empty()) r.fail("extractor", "must not be empty");
+  if (is_suite_extractor(s.extractor)) {
+    s.extractor_training = r.has("extractor_training")
+                               ? extractor_training_spec_from_json(r.at("extractor_training"), where + ".extractor_training")
+                               : ExtractorTrainingSpec{};
+  } else if (r.has("extractor_training")) {
+    r.fail("extractor_training", std::string("only with \"extractor\": \"") + kSuiteExtractorSpec +
+                                     "\" (the extractor the run trains itself), not with '" + s.extractor + "'");
+  }
   r.integer("bootstrap", s.bootstrap, 0);
   r.number("ci_level", s.ci_level, 0, 1, true, true);
   r.integer("k", s.k, 1);
@@ -251,8 +313,11 @@ EvaluationSpecs evaluation_specs_from_json(const json& j, const std::string& whe
 }
 
 json to_json(const FidelitySpec& s) {
-  return {{"extractor", s.extractor}, {"bootstrap", s.bootstrap}, {"ci_level", s.ci_level}, {"k", s.k},
-          {"kid_subsets", s.kid_subsets}, {"kid_subset_size", s.kid_subset_size}, {"real_split", s.real_split}};
+  json j = {{"extractor", s.extractor}, {"bootstrap", s.bootstrap}, {"ci_level", s.ci_level}, {"k", s.k},
+            {"kid_subsets", s.kid_subsets}, {"kid_subset_size", s.kid_subset_size}, {"real_split", s.real_split}};
+  // Only for the suite-trained extractor, so the keys of every other suite's units stay as they were.
+  if (s.extractor_training) j["extractor_training"] = to_json(*s.extractor_training);
+  return j;
 }
 
 json to_json(const DiversitySpec& s) {

@@ -132,6 +132,30 @@ std::vector<SuiteProblem> validate_suite(const ojson& suite, const fs::path& sui
         const std::string spec_path = json_path_key(json_path_key(ep, key), spec_key);
         // Known kinds only; builtin:pixels is built here (cheap) so its options are checked too.
         // TorchScript files are checked for existence below, not loaded.
+        if (is_suite_extractor(spec)) {
+          // Trained by the run (features stage): no file to check, only where it may appear and
+          // builtin:contrastive's options.
+          if (std::string(key) != "fidelity") {
+            c.problem(spec_path, std::string(kSuiteExtractorSpec) +
+                                     " is the fidelity extractor the run trains itself (evaluations.fidelity.extractor); "
+                                     "the memorization embedder needs a trained file: builtin:contrastive:PATH "
+                                     "(`memorization train-embedder`) or builtin:pixels[:SIZE]");
+            continue;
+          }
+          try {
+            for (const auto& [k, v] : split_spec_options(spec).options) {
+              const bool ok = (k == "layer" && (v == "projection" || v == "backbone")) ||
+                              (k == "views" && (v == "trained" || v == "single")) || k == "zooms";
+              if (!ok)
+                c.problem(spec_path, "'" + spec + "': unknown option '" + k + "=" + v +
+                                         "' (builtin:contrastive takes layer=projection|backbone, views=trained|single "
+                                         "and zooms=Z,Z,...)");
+            }
+          } catch (const InputError& e) {
+            c.problem(spec_path, e.what());
+          }
+          continue;
+        }
         if (spec.rfind("builtin:pixels", 0) == 0) {
           try {
             (void)make_extractor(spec, "cpu");
@@ -142,7 +166,8 @@ std::vector<SuiteProblem> validate_suite(const ojson& suite, const fs::path& sui
                    spec.rfind("builtin:contrastive:", 0) != 0) {
           c.problem(spec_path, "unknown " + std::string(spec_key) + " '" + spec +
                                    "' (known: builtin:pixels[:SIZE], torchscript:PATH, "
-                                   "torchscript-preset:clean-fid-inception:PATH, builtin:contrastive:PATH)");
+                                   "torchscript-preset:clean-fid-inception:PATH, builtin:contrastive:PATH" +
+                                   (std::string(key) == "fidelity" ? ", builtin:contrastive:suite" : "") + ")");
         }
         std::string preset;  // torchscript-preset:NAME:PATH
         if (spec.rfind("torchscript-preset:", 0) == 0 && spec.find(':', 19) != std::string::npos)
@@ -176,6 +201,15 @@ std::vector<SuiteProblem> validate_suite(const ojson& suite, const fs::path& sui
       if (al.contains("modalities") && al["modalities"].is_array())
         for (std::size_t i = 0; i < al["modalities"].size(); ++i)
           c.must_reference(al["modalities"][i], modalities, json_path_index(json_path_key(ap, "modalities"), i), "modality");
+    }
+    if (ev.contains("fidelity") && ev["fidelity"].is_object() && ev["fidelity"].contains("extractor_training")) {
+      const ojson& f = ev["fidelity"];
+      const std::string spec = f.contains("extractor") && f["extractor"].is_string() ? f["extractor"].get<std::string>()
+                                                                                       : std::string(kDefaultPixelsSpec);
+      if (!is_suite_extractor(spec))
+        c.problem(json_path_key(json_path_key(ep, "fidelity"), "extractor_training"),
+                  std::string("only with \"extractor\": \"") + kSuiteExtractorSpec +
+                      "\" (the extractor the run trains itself), not with '" + spec + "'");
     }
     for (const char* key : {"downstream", "adherence"})
       if (ev.contains(key) && ev[key].is_object() && ev[key].contains("modalities") && ev[key]["modalities"].is_array())
@@ -215,6 +249,17 @@ std::vector<SuiteProblem> sample_size_warnings(const ojson& suite) {
       dim = make_extractor(spec, "cpu")->dim();
     } catch (const InputError&) {
       dim = 0;  // a bad spec is reported by validate_suite
+    }
+  } else if (fidelity && is_suite_extractor(spec)) {  // the trained embedder's output size
+    try {
+      const auto t = fidelity->contains("extractor_training")
+                         ? extractor_training_spec_from_json(nlohmann::json::parse((*fidelity)["extractor_training"].dump()), "")
+                         : ExtractorTrainingSpec{};
+      const auto opts = split_spec_options(spec).options;
+      const auto layer = opts.find("layer");
+      dim = layer != opts.end() && layer->second == "backbone" ? 4 * t.width * t.pool * t.pool : t.dim;
+    } catch (const InputError&) {
+      dim = 0;
     }
   }
   const int k = fidelity ? fidelity->value("k", metrics::FidelityOptions{}.k) : 0;

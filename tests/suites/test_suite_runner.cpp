@@ -11,6 +11,7 @@
 
 #include "medsyn/core/error.h"
 #include "medsyn/core/fs.h"
+#include "medsyn/core/hashing.h"
 #include "medsyn/core/json.h"
 #include "medsyn/core/manifest.h"
 #include "medsyn/core/medmnist_import.h"
@@ -226,6 +227,106 @@ TEST_CASE("run: a rerun computes nothing and one changed option reruns only its 
   const auto rep = suites::run_suite(o);
   CHECK(computed(rep) == 0);
   CHECK(rep.stages.at("report").computed == 1);
+}
+
+namespace {
+
+// The folder suite with fidelity only, in the space of the suite-trained embedder (tiny training).
+std::string suite_extractor_suite(const fs::path& folder, int epochs) {
+  auto s = ordered_json::parse(folder_suite(folder));
+  s["evaluations"] = {{"fidelity",
+                       {{"extractor", "builtin:contrastive:suite"},
+                        {"extractor_training", {{"epochs", epochs}, {"dim", 4}, {"batch", 8}, {"width", 4}}},
+                        {"bootstrap", 5}, {"k", 2}, {"kid_subsets", 5}}}};
+  return s.dump(2);
+}
+
+// The folders of a stage's units, by unit name (the part before "-<key16>").
+std::map<std::string, fs::path> units_of(const fs::path& run, const std::string& stage) {
+  std::map<std::string, fs::path> out;
+  for (const auto& e : fs::directory_iterator(run / "units" / stage))
+    if (e.is_directory()) out[read_json_file(e.path() / "unit.json")["name"].get<std::string>()] = e.path();
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("run: builtin:contrastive:suite trains one cached embedder unit and reports fd in its space with its hash",
+          "[suites][runner][suite-extractor]") {
+  test::medmnist_file("breastmnist");  // skips the test when the shared data is missing
+  test::TempDir tmp;
+  import_medmnist(test::medmnist_file("breastmnist"), tmp / "bm");
+  atomic_write_text(tmp / "s.json", suite_extractor_suite(tmp / "bm", 2));
+  suites::RunOptions o;
+  o.suite_file = tmp / "s.json";
+  o.out = tmp / "run";
+  o.limit = 24;
+  const auto first = suites::run_suite(o);
+  CHECK(first.stages.at("features").computed == 4);  // the embedder + the real set + two synthetic sets
+  auto units = units_of(o.out, "features");
+  REQUIRE(units.count("embedder") == 1);
+  const fs::path emb = units.at("embedder");
+  REQUIRE(fs::exists(emb / "embedder.pt"));
+  const std::string weights = sha256_file(emb / "embedder.pt");
+  const json training = read_json_file(emb / "training.json");
+  CHECK(training["weights_sha256"] == weights);
+  CHECK(training["epochs"] == 2);
+  CHECK(training["images"].get<int>() > 0);
+  // The features units read the embedder: its key and hash are their inputs.
+  const json fu = read_json_file(units.at("gen-breast_ultrasound") / "unit.json");
+  CHECK(fu["inputs"]["extractor"]["embedder"] == read_json_file(emb / "done.json")["key"]);
+  CHECK(fu["inputs"]["extractor"]["weights_sha256"] == weights);
+
+  const json r = read_json_file(o.out / "results.json");
+  const std::string id = r["provenance"]["extractor"]["id"];
+  CHECK(id.rfind("builtin:contrastive(projection, views=single, sha256=" + weights.substr(0, 16), 0) == 0);
+  CHECK(r["provenance"]["extractor"]["weights_sha256"] == weights);
+  const json& t = r["provenance"]["extractor"]["trained_by_suite"];
+  CHECK(t["images"] == training["images"]);
+  CHECK(t["epochs"] == 2);
+  CHECK(t["options"]["dim"] == 4);
+  CHECK(t["seed"] == r["provenance"]["seeds"]["extractor_training"]);
+  const json& fd = r["results"]["gen"]["breast_ultrasound"]["fd"];
+  CHECK(fd["value"].is_number());
+  CHECK(fd["feature_space"] == id);
+  CHECK(!r["results"]["gen"].at("breast_ultrasound").contains("fid"));
+  CHECK(r["reference"]["breast_ultrasound"].contains("fd_real_floor"));
+  CHECK(reports::load_results(o.out / "results.json").find("spec", "breast_ultrasound", "fd"));  // schema-valid
+  {  // the report names the space and the weights' hash
+    const std::string md = read_file_text(o.out / "report" / "report.md");
+    CHECK(md.find("Feature space") != std::string::npos);
+    CHECK(md.find(weights) != std::string::npos);
+  }
+
+  // Cached: a rerun computes nothing.
+  CHECK(computed(suites::run_suite(o)) == 0);
+
+  // Deterministic: the same suite in a fresh run folder trains the same weights.
+  suites::RunOptions o2 = o;
+  o2.out = tmp / "run-again";
+  suites::run_suite(o2);
+  CHECK(sha256_file(units_of(o2.out, "features").at("embedder") / "embedder.pt") == weights);
+
+  // Other training images (a different --limit): a new embedder, and every features unit changes,
+  // also that of a synthetic set whose images did not change.
+  o.limit = 20;
+  const auto other = suites::run_suite(o);
+  CHECK(other.stages.at("features").computed == 4);
+  std::set<std::string> embedders, gen_features;
+  for (const auto& e : fs::directory_iterator(o.out / "units" / "features")) {
+    const std::string name = read_json_file(e.path() / "unit.json")["name"];
+    if (name == "embedder") embedders.insert(e.path().filename().string());
+    if (name == "gen-breast_ultrasound") gen_features.insert(e.path().filename().string());
+  }
+  CHECK(embedders.size() == 2);
+  CHECK(gen_features.size() == 2);
+  // Other training options: the embedder and the features units again, nothing upstream.
+  atomic_write_text(tmp / "s.json", suite_extractor_suite(tmp / "bm", 3));
+  const auto retrained = suites::run_suite(o);
+  CHECK(retrained.stages.at("features").computed == 4);
+  CHECK(retrained.stages.at("data").computed == 0);
+  CHECK(retrained.stages.at("generate").computed == 0);
+  CHECK(retrained.stages.at("fidelity").computed == 2);
 }
 
 TEST_CASE("run: the adherence stage scores CAS per model and modality into results.json, report and gates",

@@ -54,6 +54,7 @@ json changed(const std::string& key, const json& v) {
   if (s == "train") return "val";
   if (s == "holm") return "bh";
   if (s == "t") return "wilcoxon";
+  if (s == "simclr") return "copy";
   return s + "x";
 }
 
@@ -300,6 +301,58 @@ TEST_CASE("unit keys: every spec field is in the key, planning fields are not", 
   CHECK(make_unit("diversity", "m-x", {{"pairs", 3}}, {{"dataset", "h"}}, {{"dataset", "/elsewhere"}}).key == a.key);
   CHECK(make_unit("diversity", "m-x", {{"pairs", 3}}, {{"a", 1}, {"b", 2}}).key ==
         make_unit("diversity", "m-x", {{"pairs", 3}}, {{"b", 2}, {"a", 1}}).key);
+}
+
+TEST_CASE("specs: the suite-trained extractor (builtin:contrastive:suite) and its training options", "[suites][units][specs]") {
+  // Defaults: the library's where it has the same option; the fidelity-space choices documented in specs.h.
+  const memorization::ContrastiveTrainOptions lib;
+  const auto o = to_options(ExtractorTrainingSpec{});
+  CHECK(o.size == lib.size);
+  CHECK(o.width == lib.width);
+  CHECK(o.pool == lib.pool);
+  CHECK(o.batch == lib.batch);
+  CHECK(o.temperature == lib.temperature);
+  CHECK(o.lr == lib.lr);
+  CHECK(o.epochs == 20);
+  CHECK(o.dim == 16);
+  CHECK(o.augment == "simclr");
+  CHECK(o.view_zooms.empty());
+  CHECK_FALSE(o.flip_symmetric);
+  CHECK(to_json(extractor_training_spec_from_json(json::object(), "$")) == to_json(ExtractorTrainingSpec{}));
+  // Every training option is in the key of the embedder unit.
+  check_every_field_keyed<ExtractorTrainingSpec>("features", extractor_training_spec_from_json);
+
+  CHECK(is_suite_extractor("builtin:contrastive:suite"));
+  CHECK(is_suite_extractor("builtin:contrastive:suite?layer=backbone"));
+  CHECK_FALSE(is_suite_extractor("builtin:contrastive:suite.pt"));
+  CHECK_FALSE(is_suite_extractor("builtin:pixels:8"));
+  // The suite extractor gets default training options; given ones are parsed and in the fidelity spec.
+  const auto f = fidelity_spec_from_json({{"extractor", "builtin:contrastive:suite"}}, "$.f");
+  REQUIRE(f.extractor_training);
+  CHECK(to_json(*f.extractor_training) == to_json(ExtractorTrainingSpec{}));
+  const auto g = fidelity_spec_from_json({{"extractor", "builtin:contrastive:suite"}, {"extractor_training", {{"epochs", 2}}}}, "$.f");
+  CHECK(g.extractor_training->epochs == 2);
+  CHECK(to_json(g)["extractor_training"]["epochs"] == 2);
+  CHECK(to_json(fidelity_spec_from_json(to_json(g), "$")) == to_json(g));  // round trip
+  // Other extractors: no extractor_training in the spec (their unit keys are unchanged).
+  CHECK_FALSE(to_json(FidelitySpec{}).contains("extractor_training"));
+  auto message = [](const json& j) {
+    try {
+      fidelity_spec_from_json(j, "s.json: $.evaluations.fidelity");
+    } catch (const InputError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  CHECK(message({{"extractor", "builtin:pixels:8"}, {"extractor_training", {{"epochs", 2}}}})
+            .find("s.json: $.evaluations.fidelity.extractor_training: only with \"extractor\": \"builtin:contrastive:suite\"") !=
+        std::string::npos);
+  CHECK(message({{"extractor", "builtin:contrastive:suite"}, {"extractor_training", {{"epochs", 0}}}})
+            .find("$.evaluations.fidelity.extractor_training.epochs: must be at least 1") != std::string::npos);
+  CHECK(message({{"extractor", "builtin:contrastive:suite"}, {"extractor_training", {{"augment", "mixup"}}}})
+            .find("$.evaluations.fidelity.extractor_training.augment: expected one of copy, simclr") != std::string::npos);
+  CHECK(message({{"extractor", "builtin:contrastive:suite"}, {"extractor_training", {{"colour", 1}}}})
+            .find("extractor_training.colour: unknown key") != std::string::npos);
 }
 
 TEST_CASE("unit.json round-trips and rejects a description that does not match its key", "[suites][units]") {

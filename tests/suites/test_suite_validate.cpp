@@ -171,3 +171,42 @@ TEST_CASE("suite validate warns when a gate names the Frechet spelling the featu
   CHECK(r.exit_code == 0);
   CHECK(r.err.find("$.gates[0].metric: 'fid' is not reported by this suite") != std::string::npos);
 }
+
+TEST_CASE("suite validate: builtin:contrastive:suite as the fidelity extractor, not as the embedder", "[suites][errors]") {
+  auto suite = ordered_json::parse(good_suite("missing.npz"));
+  auto problems = [&](const std::string& prefix) {
+    std::vector<suites::SuiteProblem> out;
+    for (const auto& p : suites::validate_suite(suite, "."))
+      if (p.path.rfind(prefix, 0) == 0) out.push_back(p);
+    return out;
+  };
+  // Accepted with and without training options, and with builtin:contrastive's own options: no
+  // file named "suite" is looked for.
+  suite["evaluations"]["fidelity"] = {{"extractor", "builtin:contrastive:suite"}};
+  CHECK(problems("$.evaluations").empty());
+  suite["evaluations"]["fidelity"]["extractor"] = "builtin:contrastive:suite?layer=backbone";
+  suite["evaluations"]["fidelity"]["extractor_training"] = {{"epochs", 5}, {"dim", 8}, {"augment", "copy"}, {"max_images", 100}};
+  for (const auto& p : problems("$.evaluations")) UNSCOPED_INFO(p.path << ": " << p.message);
+  CHECK(problems("$.evaluations").empty());
+  // Rejected: an unknown option, a bad training field (schema), training options for another extractor,
+  // and the suite-trained space as the memorization embedder.
+  suite["evaluations"]["fidelity"]["extractor"] = "builtin:contrastive:suite?layer=head";
+  CHECK(has(problems("$.evaluations"), "$.evaluations.fidelity.extractor", "unknown option 'layer=head'"));
+  suite["evaluations"]["fidelity"]["extractor"] = "builtin:contrastive:suite";
+  suite["evaluations"]["fidelity"]["extractor_training"] = {{"epochs", 0}, {"augment", "mixup"}, {"colour", 1}};
+  CHECK(has(problems("$.evaluations"), "$.evaluations.fidelity.extractor_training.epochs", ""));
+  CHECK(has(problems("$.evaluations"), "$.evaluations.fidelity.extractor_training.augment", ""));
+  CHECK(has(problems("$.evaluations"), "$.evaluations.fidelity.extractor_training.colour", "unknown key"));
+  suite["evaluations"]["fidelity"] = {{"extractor", "builtin:pixels:8"}, {"extractor_training", {{"epochs", 2}}}};
+  CHECK(has(problems("$.evaluations"), "$.evaluations.fidelity.extractor_training",
+            "only with \"extractor\": \"builtin:contrastive:suite\""));
+  suite["evaluations"]["fidelity"] = {{"extractor", "builtin:contrastive:suite"}};
+  suite["evaluations"]["memorization"] = {{"embedder", "builtin:contrastive:suite"}};
+  CHECK(has(problems("$.evaluations"), "$.evaluations.memorization.embedder", "needs a trained file"));
+  suite["evaluations"].erase("memorization");
+  // The sample-size warning knows the trained space's dimension (16 by default, dim when given).
+  suite["modalities"]["breast_ultrasound"]["n_generate"] = 12;
+  CHECK(has(suites::sample_size_warnings(suite), "$.modalities.breast_ultrasound.n_generate", "16 feature dimensions"));
+  suite["evaluations"]["fidelity"]["extractor_training"] = {{"dim", 8}};
+  CHECK(!has(suites::sample_size_warnings(suite), "$.modalities.breast_ultrasound.n_generate", "FID will be null"));
+}

@@ -10,6 +10,14 @@
 // statistics exactly with Chan et al.'s pairwise update into fid_stats.npz (mu, sigma, n), which
 // the fidelity stage uses for the FID point estimate. Sets of at most shard_size images keep
 // their unsharded unit and key.
+//
+// The suite-trained extractor (fidelity.extractor "builtin:contrastive:suite", specs.h): one more
+// unit of this stage, "embedder", trains the contrastive embedder (memorization/contrastive.h) on
+// every modality's real training split, in suite order, with fidelity.extractor_training and the
+// seed "extractor_training" derived from the suite seed. Its key holds the real sets' content
+// hashes, the training options, the seed and the device; every features unit takes that key and
+// the weights' SHA-256 as inputs and reads the file through its `locations`, so new training
+// images or options change every downstream key, and run-unit can compute a features unit alone.
 #include <algorithm>
 
 #include "medsyn/core/error.h"
@@ -19,6 +27,7 @@
 #include "medsyn/memorization/contrastive.h"
 #include "medsyn/metrics/feature_extract.h"
 #include "medsyn/metrics/stats.h"
+#include "medsyn/suites/specs.h"
 #include "../run_context.h"
 
 namespace fs = std::filesystem;
@@ -94,11 +103,60 @@ ojson merge_shards(const UnitDescription& d, RunContext& c, const fs::path& w) {
   return meta;
 }
 
+constexpr const char* kEmbedderKind = "suite-contrastive-embedder";
+constexpr const char* kEmbedderFile = "embedder.pt";
+
+// The embedder unit: trained on the real training splits named by its locations.
+ojson compute_embedder(const UnitDescription& d, RunContext& c, const fs::path& w) {
+  std::vector<memorization::ContrastiveTrainingSet> sets;
+  for (auto it = d.locations.at("real").begin(); it != d.locations.at("real").end(); ++it)
+    sets.push_back({c.resolve(it.value()), it.key(), "train"});
+  auto o = to_options(extractor_training_spec_from_json(json::parse(d.spec.dump()), d.id() + " spec"));
+  o.seed = d.inputs["seed"].get<std::uint64_t>();
+  o.device = c.device;
+  memorization::ContrastiveTrainReport r;
+  try {
+    r = memorization::train_contrastive_embedder(sets, w / kEmbedderFile, o);
+  } catch (const InputError& e) {  // name the suite field the options came from
+    throw InputError(at_file(c.suite.file.string(), std::string("$.evaluations.fidelity.extractor_training (") +
+                                                        d.id() + "): " + e.what()));
+  }
+  json report = memorization::train_report_to_json(r);
+  report["out"] = kEmbedderFile;  // not the .partial folder it was written in
+  report["extractor"] = std::string("builtin:contrastive:") + kEmbedderFile;
+  write_json_file(w / "training.json", report);
+  return ojson{{"weights_sha256", r.weights_sha256},
+               {"images", r.images},
+               {"epochs", r.epochs},
+               {"final_loss", r.epoch_loss.empty() ? ojson(nullptr) : ojson(r.epoch_loss.back())},
+               {"seconds", r.seconds}};
+}
+
+// "builtin:contrastive:suite?OPTS" -> "builtin:contrastive:<file>?OPTS".
+std::string resolved_suite_spec(const std::string& spec, const fs::path& file) {
+  const auto q = spec.find('?');
+  return "builtin:contrastive:" + file.string() + (q == std::string::npos ? "" : spec.substr(q));
+}
+
+Unit plan_suite_embedder(RunContext& c, const ExtractorTrainingSpec& t) {
+  ojson real = ojson::object(), where = ojson::object();
+  for (const auto& m : c.suite.modalities) {
+    real[m.name] = c.real.at(m.name).real_hash;
+    where[m.name] = c.location(c.real.at(m.name).real_dir);
+  }
+  const ojson in = {{"kind", kEmbedderKind}, {"real", real}, {"split", "train"},
+                    {"seed", c.seed_for("extractor_training")}, {"device", c.device}};
+  return c.run(make_unit("features", "embedder", ojson::parse(to_json(t).dump()), in, {{"real", where}}));
+}
+
 }  // namespace
 
 ojson compute_features(const UnitDescription& d, RunContext& c, const fs::path& w) {
+  if (d.inputs.value("kind", "") == kEmbedderKind) return compute_embedder(d, c, w);
   if (d.inputs.contains("shards")) return merge_shards(d, c, w);
-  const std::string spec = d.spec["extractor"], modality = d.inputs["modality"], split = d.inputs["split"];
+  std::string spec = d.spec["extractor"];
+  if (is_suite_extractor(spec)) spec = resolved_suite_spec(spec, c.resolve(d.locations.at("embedder")) / kEmbedderFile);
+  const std::string modality = d.inputs["modality"], split = d.inputs["split"];
   FeatureExtractor& ex = c.extractor(spec);
   const Dataset ds = load_dataset(c.resolve(d.locations.at("dataset")));
   auto recs = ds.select(modality, split);
@@ -127,16 +185,39 @@ ojson compute_features(const UnitDescription& d, RunContext& c, const fs::path& 
 void plan_features(RunContext& c) {
   const FidelitySpec& fs_ = *c.suite.evaluations.fidelity;
   memorization::register_extractors();
-  FeatureExtractor& ex = c.extractor(fs_.extractor);
+  std::string resolved = fs_.extractor;
+  ojson embedder_key, embedder_dir;  // the suite-trained extractor's unit (null otherwise)
+  if (is_suite_extractor(fs_.extractor)) {
+    const Unit planned = plan_suite_embedder(c, *fs_.extractor_training);
+    const Unit& e = require_complete(planned, "features/embedder");
+    resolved = resolved_suite_spec(fs_.extractor, e.dir / kEmbedderFile);
+    embedder_key = e.key;
+    embedder_dir = c.location(e.dir);
+    c.extractor_training = {{"unit", embedder_dir},
+                            {"key", e.key},
+                            {"images", e.meta.value("images", 0)},
+                            {"epochs", e.meta.value("epochs", 0)},
+                            {"final_loss", e.meta.contains("final_loss") ? e.meta["final_loss"] : ojson(nullptr)},
+                            {"seconds", e.meta.value("seconds", 0.0)},
+                            {"seed", c.seeds["extractor_training"]},
+                            {"options", ojson::parse(to_json(*fs_.extractor_training).dump())}};
+  }
+  FeatureExtractor& ex = c.extractor(resolved);
   c.extractor_id = ex.id();
   c.extractor_pre = ex.input_spec().describe();
+  c.extractor_weights = ex.weights_hash();
   // The extractor's identity is an input: a spec naming a file (weights) changes with the file.
-  const ojson exin = {{"id", c.extractor_id}, {"preprocessing", c.extractor_pre}, {"device", c.device}};
+  ojson exin = {{"id", c.extractor_id}, {"preprocessing", c.extractor_pre}, {"device", c.device}};
+  if (!embedder_key.is_null()) {  // only here, so the keys of other extractors stay as they were
+    exin["embedder"] = embedder_key;
+    exin["weights_sha256"] = c.extractor_weights;
+  }
   const ojson spec = {{"extractor", fs_.extractor}};
   auto unit = [&](const std::string& name, const fs::path& dir, const std::string& hash, const std::string& modality,
                   const std::string& split) {
     const ojson in = {{"extractor", exin}, {"dataset", hash}, {"modality", modality}, {"split", split}};
-    const ojson where = {{"dataset", c.location(dir)}};
+    ojson where = {{"dataset", c.location(dir)}};
+    if (!embedder_dir.is_null()) where["embedder"] = embedder_dir;
     const std::int64_t size = c.suite.shard_size;
     const std::int64_t rows = size > 0 ? static_cast<std::int64_t>(load_dataset(dir).select(modality, split).size()) : 0;
     if (size <= 0 || rows <= size) return c.run(make_unit("features", name, spec, in, where));
@@ -158,7 +239,9 @@ void plan_features(RunContext& c) {
     ojson min = in;
     min["shards"] = keys;
     min["rows"] = rows;
-    return c.run(make_unit("features", name, spec, min, {{"dataset", c.location(dir)}, {"shards", dirs}}));
+    ojson mwhere = where;
+    mwhere["shards"] = dirs;
+    return c.run(make_unit("features", name, spec, min, mwhere));
   };
   for_each_image_set(
       c, "stage features", /*with_real=*/true,

@@ -74,6 +74,19 @@ struct ContrastiveTrainReport {
 ContrastiveTrainReport train_contrastive_embedder(const std::filesystem::path& data_dir,
                                                   const std::filesystem::path& out,
                                                   const ContrastiveTrainOptions& opt);
+
+// One source of training images: the records of `modality` / `split` ("" = all) of the dataset
+// at `data_dir`, at most opt.max_images of them (manifest order).
+struct ContrastiveTrainingSet {
+  std::filesystem::path data_dir;
+  std::string modality, split;
+};
+// Trains on the union of several datasets' images (a suite's real training splits, one per
+// modality), in the order given; opt.modality / opt.split are ignored (each set names its own),
+// opt.max_images caps each set. The file's medsyn_meta lists the sets (manifest hash, modality,
+// split, images) instead of one data_manifest_sha256. Same determinism as above.
+ContrastiveTrainReport train_contrastive_embedder(const std::vector<ContrastiveTrainingSet>& sets,
+                                                  const std::filesystem::path& out, const ContrastiveTrainOptions& opt);
 nlohmann::json train_report_to_json(const ContrastiveTrainReport& r);
 
 // Registers "builtin:contrastive:" with medsyn::register_extractor_factory. Idempotent; the CLI

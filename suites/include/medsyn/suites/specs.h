@@ -22,6 +22,7 @@
 #include "medsyn/downstream/experiment.h"
 #include "medsyn/engine/engine.h"
 #include "medsyn/memorization/audit.h"
+#include "medsyn/memorization/contrastive.h"
 #include "medsyn/metrics/diversity.h"
 #include "medsyn/metrics/fidelity.h"
 
@@ -31,8 +32,39 @@ namespace medsyn::suites {
 // --embedder); pixels at MedMNIST's native 28x28 need no weights and run everywhere.
 inline constexpr const char* kDefaultPixelsSpec = "builtin:pixels:28";
 
+// "builtin:contrastive:suite": the contrastive embedder (memorization/contrastive.h) trained by
+// the run itself on its real training images (every modality's train split, one unit of the
+// features stage), then used as the fidelity extractor. Options after '?' (layer=, views=,
+// zooms=) are builtin:contrastive's. is_suite_extractor() is true for this spec with any options.
+inline constexpr const char* kSuiteExtractorSpec = "builtin:contrastive:suite";
+bool is_suite_extractor(const std::string& spec);
+
+// How the suite-trained extractor is trained (`evaluations.fidelity.extractor_training`). The
+// library's defaults (memorization::ContrastiveTrainOptions) are tuned for copy detection; a
+// fidelity space differs in four: fewer epochs (the quickstart's budget), SimCLR augmentations
+// (invariance to crops and photometric changes, not only to the copy edits), a 16-d projection
+// (a Fréchet distance needs more images than dimensions: the quickstart's demo modalities have
+// 32) and single views (no flip or zoom averaging: a mirrored anatomy is a fidelity defect).
+// The seed is derived from the suite seed (provenance.seeds "extractor_training").
+struct ExtractorTrainingSpec {
+  int epochs = 20;
+  int size = memorization::ContrastiveTrainOptions{}.size;
+  int width = memorization::ContrastiveTrainOptions{}.width;
+  int dim = 16;
+  int pool = memorization::ContrastiveTrainOptions{}.pool;
+  int batch = memorization::ContrastiveTrainOptions{}.batch;
+  double temperature = memorization::ContrastiveTrainOptions{}.temperature;
+  double lr = memorization::ContrastiveTrainOptions{}.lr;
+  std::string augment = "simclr";  // copy | simclr
+  std::string view_zooms;          // "" = none (memorization's default averages five zooms)
+  bool flip_symmetric = false;
+  std::int64_t max_images = 0;     // per modality: the first N training images (0 = all)
+};
+
 struct FidelitySpec {
   std::string extractor = kDefaultPixelsSpec;
+  // Set exactly when `extractor` is the suite-trained one (defaults when the suite gives none).
+  std::optional<ExtractorTrainingSpec> extractor_training;
   int bootstrap = metrics::FidelityOptions{}.bootstrap;
   double ci_level = metrics::FidelityOptions{}.ci_level;
   int k = metrics::FidelityOptions{}.k;
@@ -156,6 +188,11 @@ nlohmann::ordered_json unit_spec_json(const Spec& s, const std::string& evaluati
   for (const auto& f : planning_fields(evaluation)) j.erase(f);
   return nlohmann::ordered_json::parse(j.dump());
 }
+
+ExtractorTrainingSpec extractor_training_spec_from_json(const nlohmann::json& j, const std::string& where);
+nlohmann::json to_json(const ExtractorTrainingSpec& s);
+// The training options (seed and device: set by the caller).
+memorization::ContrastiveTrainOptions to_options(const ExtractorTrainingSpec& s);
 
 // The library options a spec configures (device, seeds, paths: set by the caller).
 metrics::FidelityOptions to_options(const FidelitySpec& s);
