@@ -2,7 +2,9 @@
 // (metrics/clip_score.h) from the user's own image tower (any extractor spec) and prompt
 // embeddings computed by the user's text tower (a file: no tokenizer here). One unit per
 // (model, modality); the tower enters the key as its id (weights hash included) and the files as
-// their sha256, so a new tower or embedding file recomputes, a moved one does not.
+// their sha256, so a new tower or embedding file recomputes, a moved one does not. Classes follow
+// the suite's one rule (suites/classes.h, as in results.json's per_class): a generated image
+// belongs to the class its prompt names, else to its own label; unlabelled real data: no classes.
 #include <algorithm>
 
 #include "medsyn/core/error.h"
@@ -11,6 +13,7 @@
 #include "medsyn/core/manifest.h"
 #include "medsyn/metrics/clip_score.h"
 #include "medsyn/metrics/feature_extract.h"
+#include "medsyn/suites/classes.h"
 #include "medsyn/suites/validate.h"
 #include "../run_context.h"
 
@@ -63,28 +66,31 @@ ojson compute_alignment(const UnitDescription& d, RunContext& c, const fs::path&
     eo.use_cache = false;  // the unit itself is the cache
     eo.progress_label = "alignment features";
     const FeatureResult fr = extract_features(ds, recs, ex, eo);
+    const Dataset real = load_dataset(c.resolve(d.locations.at("real")));
+    const std::vector<ClassInfo> classes = real_classes(real.select(mod, ""));
+    const ClassSplit split = split_synthetic(classes, real.select(mod, "train"), recs);
     metrics::ClipScoreInput in;
     in.features = fr.features;
-    for (const auto& r : recs) {
-      in.prompts.push_back(r.prompt);
-      in.modalities.push_back(r.modality);
-      in.labels.push_back(!r.label_name.empty() ? r.label_name : r.label ? std::to_string(*r.label) : std::string());
-      in.names.push_back((syn / r.path).string());
+    for (std::size_t i = 0; i < recs.size(); ++i) {
+      in.prompts.push_back(recs[i].prompt);
+      in.modalities.push_back(recs[i].modality);
+      in.labels.push_back(split.of[i] >= 0 ? classes[static_cast<std::size_t>(split.of[i])].name : std::string());
+      in.names.push_back((syn / recs[i].path).string());
     }
     metrics::ClipScoreOptions o;
     o.bootstrap = bootstrap;
     o.ci_level = ci_level;
     o.seed = d.inputs["seed"];
     ojson entry = ojson::object();
-    ojson classes = ojson::object();
+    ojson class_groups = ojson::object();
     for (const auto& g : metrics::clip_scores(in, pe, o)) {
       if (g.modality != mod) continue;
       if (g.label.empty())
         entry = ojson::parse(metrics::clip_score_group_to_json(g).dump());
       else
-        classes[g.label] = ojson::parse(metrics::clip_score_group_to_json(g).dump());
+        class_groups[g.label] = ojson::parse(metrics::clip_score_group_to_json(g).dump());
     }
-    entry["classes"] = classes;
+    entry["classes"] = class_groups;
     entry["image_tower"] = {{"id", ex.id()}, {"weights_sha256", ex.weights_hash()}, {"preprocessing", ex.input_spec().describe()}};
     entry["prompt_embeddings"] = {{"file", pe.file.string()}, {"sha256", sha256_file(pe.file)}, {"dim", pe.dim},
                                   {"prompts", pe.prompts.size()}};
@@ -120,10 +126,12 @@ void plan_alignment(RunContext& c) {
     const auto& g = c.generated.at(mm(model, mod));
     ojson in = common;
     in["synthetic"] = g.manifest_hash;
+    in["real"] = c.real.at(mod).real_hash;  // the classes come from the real records' labels
     in["modality"] = mod;
     in["seed"] = c.seed_for("alignment:" + mm(model, mod));
     ojson loc = locations;
     loc["synthetic"] = c.location(g.unit.dir);
+    loc["real"] = c.location(c.real.at(mod).real_dir);
     c.alignment[mm(model, mod)] = c.run(make_unit("alignment", model + "-" + mod, unit_spec, in, loc));
     prog.advance();
   }
