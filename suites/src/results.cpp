@@ -166,13 +166,13 @@ void add_metrics(RunContext& c, ojson& r) {
         const Unit& u = c.alignment.at(k);
         if (u.meta.value("ok", false)) {
           const fs::path file = u.dir / "alignment.json";
-          const json a = read_json_file(file);
+          ojson a = reports::read_ordered_json_file(file);  // read once: the metrics and the section
           for (const char* name : {"clip_score", "clip_score_w25"}) {
-            mets[name] = to_json(estimate_from_json(a.at(name), file.string() + ": " + name));
+            mets[name] = to_json(estimate_from_json(json::parse(a.at(name).dump()), file.string() + ": " + name));
             mets[name]["feature_space"] = a["image_tower"].value("id", "");
           }
           if (!alignment.contains(m.name)) alignment[m.name] = ojson::object();
-          alignment[m.name][mod] = reports::read_ordered_json_file(file);
+          alignment[m.name][mod] = std::move(a);
         } else {
           c.notes.push_back("alignment of " + m.name + " on " + mod + " not computed: " + u.meta.value("reason", ""));
         }

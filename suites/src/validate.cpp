@@ -39,6 +39,20 @@ namespace {
 
 using ojson = nlohmann::ordered_json;
 
+// The weights file an extractor spec names (torchscript:PATH, builtin:contrastive:PATH,
+// torchscript-preset:NAME:PATH, without ?options); "" for kinds without one (builtin:pixels).
+std::string extractor_weights_file(const std::string& spec) {
+  std::string preset;  // torchscript-preset:NAME:
+  if (spec.rfind("torchscript-preset:", 0) == 0 && spec.find(':', 19) != std::string::npos)
+    preset = spec.substr(0, spec.find(':', 19) + 1);
+  for (const std::string& prefix : {std::string("torchscript:"), std::string("builtin:contrastive:"), preset})
+    if (!prefix.empty() && spec.rfind(prefix, 0) == 0) {
+      const std::string file = spec.substr(prefix.size());
+      return file.substr(0, file.find('?'));
+    }
+  return "";
+}
+
 struct Checker {
   const fs::path& dir;
   std::vector<SuiteProblem>& out;
@@ -169,15 +183,7 @@ std::vector<SuiteProblem> validate_suite(const ojson& suite, const fs::path& sui
                                    "torchscript-preset:clean-fid-inception:PATH, builtin:contrastive:PATH" +
                                    (std::string(key) == "fidelity" ? ", builtin:contrastive:suite" : "") + ")");
         }
-        std::string preset;  // torchscript-preset:NAME:PATH
-        if (spec.rfind("torchscript-preset:", 0) == 0 && spec.find(':', 19) != std::string::npos)
-          preset = spec.substr(0, spec.find(':', 19) + 1);
-        for (const std::string& prefix : {std::string("torchscript:"), std::string("builtin:contrastive:"), preset})
-          if (!prefix.empty() && spec.rfind(prefix, 0) == 0) {
-            std::string file = spec.substr(prefix.size());
-            file = file.substr(0, file.find('?'));
-            c.must_exist(file, json_path_key(json_path_key(ep, key), spec_key), false);
-          }
+        if (const std::string file = extractor_weights_file(spec); !file.empty()) c.must_exist(file, spec_path, false);
       }
     }
     if (ev.contains("alignment") && ev["alignment"].is_object()) {  // files of the user's CLIP-style model
@@ -186,18 +192,9 @@ std::vector<SuiteProblem> validate_suite(const ojson& suite, const fs::path& sui
       for (const char* key : {"prompt_embeddings", "prompts"})
         if (al.contains(key) && al[key].is_string() && !al[key].get<std::string>().empty())
           c.must_exist(al[key], json_path_key(ap, key), false);
-      if (al.contains("image_tower") && al["image_tower"].is_string()) {
-        const std::string tower = al["image_tower"].get<std::string>();
-        std::string prefix;  // the extractor kinds that name a weights file
-        if (tower.rfind("torchscript:", 0) == 0) prefix = "torchscript:";
-        else if (tower.rfind("builtin:contrastive:", 0) == 0) prefix = "builtin:contrastive:";
-        else if (tower.rfind("torchscript-preset:", 0) == 0 && tower.find(':', 19) != std::string::npos)
-          prefix = tower.substr(0, tower.find(':', 19) + 1);
-        if (!prefix.empty()) {
-          const std::string file = tower.substr(prefix.size()).substr(0, tower.substr(prefix.size()).find('?'));
+      if (al.contains("image_tower") && al["image_tower"].is_string())
+        if (const std::string file = extractor_weights_file(al["image_tower"].get<std::string>()); !file.empty())
           c.must_exist(file, json_path_key(ap, "image_tower"), false);
-        }
-      }
       if (al.contains("modalities") && al["modalities"].is_array())
         for (std::size_t i = 0; i < al["modalities"].size(); ++i)
           c.must_reference(al["modalities"][i], modalities, json_path_index(json_path_key(ap, "modalities"), i), "modality");

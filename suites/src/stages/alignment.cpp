@@ -21,21 +21,6 @@ namespace fs = std::filesystem;
 
 namespace medsyn::suites {
 
-namespace {
-
-struct AlignmentFiles {
-  fs::path embeddings, prompts;  // prompts: "" = the sidecar
-};
-
-AlignmentFiles alignment_files(const RunContext& c, const AlignmentSpec& s) {
-  AlignmentFiles f;
-  f.embeddings = resolve_suite_path(s.prompt_embeddings, c.suite.dir);
-  if (!s.prompts.empty()) f.prompts = resolve_suite_path(s.prompts, c.suite.dir);
-  return f;
-}
-
-}  // namespace
-
 ojson compute_alignment(const UnitDescription& d, RunContext& c, const fs::path& w) {
   // The unit's spec holds only the scoring options: the tower and the files are planning fields
   // (their content is in the inputs, their paths in the locations).
@@ -92,7 +77,7 @@ ojson compute_alignment(const UnitDescription& d, RunContext& c, const fs::path&
     }
     entry["classes"] = class_groups;
     entry["image_tower"] = {{"id", ex.id()}, {"weights_sha256", ex.weights_hash()}, {"preprocessing", ex.input_spec().describe()}};
-    entry["prompt_embeddings"] = {{"file", pe.file.string()}, {"sha256", sha256_file(pe.file)}, {"dim", pe.dim},
+    entry["prompt_embeddings"] = {{"file", pe.file.string()}, {"sha256", d.inputs["prompt_embeddings_sha256"]}, {"dim", pe.dim},  // checked above
                                   {"prompts", pe.prompts.size()}};
     write_json_file(w / "alignment.json", entry);
     return ojson{{"ok", true}};
@@ -103,18 +88,19 @@ ojson compute_alignment(const UnitDescription& d, RunContext& c, const fs::path&
 
 void plan_alignment(RunContext& c) {
   const AlignmentSpec& spec = *c.suite.evaluations.alignment;
-  const AlignmentFiles files = alignment_files(c, spec);
-  for (const fs::path& f : {files.embeddings, files.prompts})
+  const fs::path embeddings = resolve_suite_path(spec.prompt_embeddings, c.suite.dir);
+  const fs::path prompts = spec.prompts.empty() ? fs::path() : resolve_suite_path(spec.prompts, c.suite.dir);  // "": the sidecar
+  for (const fs::path& f : {embeddings, prompts})
     if (!f.empty() && !fs::exists(f)) throw InputError("evaluations.alignment: " + f.string() + ": not found");
   // The tower's id names its weights' hash: the key follows the model, not its path.
   FeatureExtractor& ex = c.extractor(spec.image_tower);
   ojson common = {{"image_tower", ex.id()},
                   {"image_tower_preprocessing", ex.input_spec().describe()},
-                  {"prompt_embeddings_sha256", sha256_file(files.embeddings)},
+                  {"prompt_embeddings_sha256", sha256_file(embeddings)},
                   {"device", c.device}};
-  if (!files.prompts.empty()) common["prompts_sha256"] = sha256_file(files.prompts);
-  ojson locations = {{"image_tower", spec.image_tower}, {"prompt_embeddings", c.location(files.embeddings)}};
-  if (!files.prompts.empty()) locations["prompts"] = c.location(files.prompts);
+  if (!prompts.empty()) common["prompts_sha256"] = sha256_file(prompts);
+  ojson locations = {{"image_tower", spec.image_tower}, {"prompt_embeddings", c.location(embeddings)}};
+  if (!prompts.empty()) locations["prompts"] = c.location(prompts);
   std::vector<std::pair<std::string, std::string>> todo;
   for (const auto& model : c.suite.models)
     for (const auto& mod : model.modalities)
