@@ -15,12 +15,35 @@
 
 namespace medsyn::cli {
 
+namespace {
+
+// Prints what run_units did with each unit; the exit code: 0 when none failed, else 2 for one
+// unit on bad input (as a single command would), 1 otherwise (the log names each unit).
+int report_unit_outcomes(const std::vector<suites::UnitOutcome>& outcomes) {
+  int failed = 0;
+  bool fault = false;
+  for (const auto& o : outcomes) {
+    using S = suites::UnitOutcome::Status;
+    if (o.status == S::failed) {
+      ++failed;
+      fault = fault || !o.input_error;
+      std::cerr << "error: unit " << o.id << " failed: " << o.error << "\n";
+    }
+    std::cout << o.id << (o.status == S::computed ? ": computed" : o.status == S::failed ? ": FAILED" : ": already complete") << "\n";
+  }
+  if (failed == 0) return 0;
+  return outcomes.size() == 1 && !fault ? 2 : 1;
+}
+
+}  // namespace
+
 void register_run_commands(CLI::App& root) {
   struct Args {
     std::string suite, out, only, device, executor = "local";
     long limit = 0;
     bool resume = false, json = false;
     suites::SlurmOptions slurm;
+    std::vector<std::string> first_units;  // a folded wave's task: compute these, then plan
   };
   auto a = std::make_shared<Args>();
   auto* c = root.add_subcommand("run", "Run a benchmark suite: " + suites::stage_list(" -> ") +
@@ -48,6 +71,9 @@ void register_run_commands(CLI::App& root) {
   c->add_option("--max-array", a->slurm.max_array, "slurm: at most N tasks per job array (units packed several to a task)");
   c->add_flag("--dry-run", a->slurm.dry_run, "slurm: write the sbatch scripts and print the job graph, submit nothing");
   c->add_flag("--slurm-continue", a->slurm.continuation, "internal: this process is a Slurm continue job")->group("");
+  c->add_option("--slurm-first-units", a->first_units,
+                "internal: with --slurm-continue, compute these planned units first (a wave of one task)")
+      ->group("");
   MEDSYN_TORCH_CALLBACK(c, a, [a, c] {
     suites::RunOptions o;
     o.suite_file = a->suite;
@@ -72,6 +98,14 @@ void register_run_commands(CLI::App& root) {
                             "--slurm-mem", "--slurm-cpus", "--slurm-gpus", "--slurm-extra"})
         if (c->count(f)) throw InputError(std::string(f) + ": only with --executor slurm");
     if (const char* p = std::getenv("MEDSYN_SLURM_POLL_S"); p && *p) o.slurm_poll_seconds = std::max(0.1, std::atof(p));
+    if (!a->first_units.empty()) {  // the only task of a wave: its units, then (all done) the next wave
+      if (!a->slurm.continuation || a->executor != "slurm")
+        throw InputError("--slurm-first-units: only with --executor slurm --slurm-continue (a Slurm task)");
+      if (const int rc = report_unit_outcomes(suites::run_units(a->out, a->first_units, a->resume)); rc != 0) {
+        set_exit_code(rc);
+        return;
+      }
+    }
     o.command_line = "medsynbench run " + a->suite + " --out " + a->out + (a->resume ? " --resume" : "") +
                      (a->only.empty() ? "" : " --only " + a->only) +
                      (c->count("--limit") ? " --limit " + std::to_string(a->limit) : "") +
@@ -129,20 +163,8 @@ void register_run_commands(CLI::App& root) {
   ru->add_option("units", u->units, "Unit ids <stage>/<folder>, as listed in RUN_DIR/slurm/*.units")->required();
   ru->add_flag("--resume", u->resume, "Continue a partial resumable unit (training) from its checkpoint");
   MEDSYN_TORCH_CALLBACK(ru, u, [u] {
-    const auto outcomes = suites::run_units(u->dir, u->units, u->resume);
-    int failed = 0;
-    bool fault = false;
-    for (const auto& o : outcomes) {
-      using S = suites::UnitOutcome::Status;
-      if (o.status == S::failed) {
-        ++failed;
-        fault = fault || !o.input_error;
-        std::cerr << "error: unit " << o.id << " failed: " << o.error << "\n";
-      }
-      std::cout << o.id << (o.status == S::computed ? ": computed" : o.status == S::failed ? ": FAILED" : ": already complete") << "\n";
-    }
     // One unit: its own exit status (2 on bad input, as before); several: 1 (the log names each).
-    if (failed > 0) set_exit_code(outcomes.size() == 1 && !fault ? 2 : 1);
+    if (const int rc = report_unit_outcomes(suites::run_units(u->dir, u->units, u->resume)); rc != 0) set_exit_code(rc);
   });
 }
 

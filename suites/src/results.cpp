@@ -58,6 +58,7 @@ ojson provenance(RunContext& c, const std::string& started) {
   if (!c.extractor_training.is_null()) extra["extractor"]["trained_by_suite"] = json::parse(c.extractor_training.dump());
   ojson prov = ojson::parse(provenance_json(extra).dump());
   prov["libraries"] = prov.contains("library_versions") ? prov["library_versions"] : ojson::object();
+  if (c.store && !c.store->unit_threads().empty()) prov["unit_threads"] = c.store->unit_threads();
   prov["started"] = started;
   prov["finished"] = utc_now_iso8601();
   return prov;

@@ -168,15 +168,38 @@ SlurmSubmission submit_wave(const SlurmWave& w, const SlurmOptions& o) {
   SlurmSubmission sub;
   std::ostringstream g;
   g << "slurm job graph for " << w.run_dir.string() << ", wave " << n << (o.dry_run ? " (dry run: nothing submitted)" : "") << "\n";
-  std::vector<std::string> array_refs;
-  for (const auto& stage : stage_names())
-  for (const bool gpu : {false, true}) {
+  // The wave's arrays: one per stage and kind of node, units packed into at most max_array tasks.
+  struct Array {
+    std::string stage;
+    bool gpu = false;
     std::vector<std::string> ids;
-    for (const auto& d : w.units)
-      if (d.stage == stage && unit_needs_gpu(d) == gpu) ids.push_back(d.id());
-    if (ids.empty()) continue;
+    int tasks = 0;
+  };
+  std::vector<Array> arrays;
+  for (const auto& stage : stage_names())
+    for (const bool gpu : {false, true}) {
+      Array a{stage, gpu, {}, 0};
+      for (const auto& d : w.units)
+        if (d.stage == stage && unit_needs_gpu(d) == gpu) a.ids.push_back(d.id());
+      if (a.ids.empty()) continue;
+      const int n_ids = static_cast<int>(a.ids.size());
+      a.tasks = o.max_array > 0 ? std::min(n_ids, o.max_array) : n_ids;
+      arrays.push_back(std::move(a));
+    }
+  // A wave of a single task (one array, one task: a data import, the last fidelity unit...) plans
+  // the next wave in that task's own process after its units: no separate continue job, so the
+  // wave costs one Slurm dependency hop and one process start instead of two of each.
+  const bool folded = arrays.size() == 1 && arrays.front().tasks == 1;
+  std::string run_line = "\"$BIN\" run";
+  for (const auto& a : w.run_args) run_line += " " + quote(a);
+  run_line += " --slurm-continue";
+  std::vector<std::string> array_refs;
+  for (const auto& arr : arrays) {
+    const std::string& stage = arr.stage;
+    const bool gpu = arr.gpu;
+    const auto& ids = arr.ids;
+    const int tasks = arr.tasks;
     const std::string base = "wave-" + three(n) + "-" + stage + (gpu ? "-gpu" : "");
-    const int tasks = o.max_array > 0 ? std::min<int>(static_cast<int>(ids.size()), o.max_array) : static_cast<int>(ids.size());
     const fs::path list = sd / (base + ".units"), script = sd / (base + ".sbatch");
     std::string text;
     for (const auto& id : ids) text += id + "\n";
@@ -195,16 +218,21 @@ SlurmSubmission submit_wave(const SlurmWave& w, const SlurmOptions& o) {
     s += "for ((i = SLURM_ARRAY_TASK_ID; i < ${#UNITS[@]}; i += " + std::to_string(tasks) + ")); do MINE+=(\"${UNITS[$i]}\"); done\n";
     // One process for the task's units (one LibTorch start); a unit without done.json afterwards
     // is the one that failed (or was not reached when the task was killed).
-    s += "\"$BIN\" run-unit" + std::string(w.resume ? " --resume" : "") + " \"$DIR\" \"${MINE[@]}\"\nrc=$?\n";
+    if (folded)  // the units, then (when they all finished) the planner: one process
+      s += run_line + " --slurm-first-units \"${MINE[@]}\"\nrc=$?\n";
+    else
+      s += "\"$BIN\" run-unit" + std::string(w.resume ? " --resume" : "") + " \"$DIR\" \"${MINE[@]}\"\nrc=$?\n";
     s += "if [ \"$rc\" -ne 0 ]; then\n  for u in \"${MINE[@]}\"; do\n    [ -f \"$DIR/units/$u/done.json\" ] && continue\n";
     s += "    printf '%s_%s\\t%s\\t%s\\t%s\\n' \"$SLURM_ARRAY_JOB_ID\" \"$SLURM_ARRAY_TASK_ID\" \"$u\" \"$LOG\" \"$rc\" >> \"$DIR/slurm/failed.tsv\"\n";
-    s += "    echo \"medsynbench: unit $u failed (exit $rc)\" >&2\n  done\n  exit \"$rc\"\nfi\n";
+    s += "    echo \"medsynbench: unit $u failed (exit $rc)\" >&2\n  done\n";
+    if (folded) s += "  echo \"medsynbench: exit $rc (when every unit above has done.json: planning the next wave failed)\" >&2\n";
+    s += "  exit \"$rc\"\nfi\n";
     atomic_write_text(script, s);
     std::string id;
     if (!o.dry_run) {
       id = sbatch(o.extra, script);
       record_job(w.run_dir, json{{"job", id}, {"kind", "units"}, {"stage", stage}, {"wave", n}, {"gpu", gpu}, {"units", ids}, {"tasks", tasks},
-                                 {"log", log_pattern}, {"script", script.string()}, {"submitted", utc_now_iso8601()}});
+                                 {"log", log_pattern}, {"script", script.string()}, {"continues", folded}, {"submitted", utc_now_iso8601()}});
     }
     sub.job_ids.push_back(id);
     const std::string ref = id.empty() ? "[" + std::to_string(array_refs.size() + 1) + "]" : id;
@@ -217,32 +245,36 @@ SlurmSubmission submit_wave(const SlurmWave& w, const SlurmOptions& o) {
     if (!o.time.empty()) g << " --time=" << o.time;
     g << "\n      script " << script.string() << "\n";
   }
-  // The continue job: plans the next wave (or builds results.json and report/) once these ran.
-  const std::string cbase = "continue-" + three(n);
-  const fs::path cscript = sd / (cbase + ".sbatch");
-  const std::string clog = (sd / "logs" / (cbase + "-%j.out")).string();
-  std::string cs = common_header(w.run_dir, o, clog) + "# medsynbench: plan the next wave of the run after wave " +
-                   std::to_string(n) + " (the last one builds results.json and report/)\nexec " + quote(bin.string()) + " run";
-  for (const auto& a : w.run_args) cs += " " + quote(a);
-  cs += " --slurm-continue\n";
-  atomic_write_text(cscript, cs);
-  std::string dep;
-  for (const auto& id : sub.job_ids) dep += ":" + id;
-  std::string cid;
-  if (!o.dry_run) {
-    cid = sbatch("--dependency=afterok" + dep + " --kill-on-invalid-dep=yes " + o.extra, cscript);
-    record_job(w.run_dir, json{{"job", cid}, {"kind", "continue"}, {"wave", n}, {"log", clog}, {"script", cscript.string()},
-                               {"after", sub.job_ids}, {"submitted", utc_now_iso8601()}});
+  if (folded) {
+    g << "  its task then plans the next wave in the same process (a wave of one task: no separate continue job)\n";
+  } else {
+    // The continue job: plans the next wave (or builds results.json and report/) once these ran.
+    const std::string cbase = "continue-" + three(n);
+    const fs::path cscript = sd / (cbase + ".sbatch");
+    const std::string clog = (sd / "logs" / (cbase + "-%j.out")).string();
+    std::string cs = common_header(w.run_dir, o, clog) + "# medsynbench: plan the next wave of the run after wave " +
+                     std::to_string(n) + " (the last one builds results.json and report/)\nexec " + quote(bin.string()) + " run";
+    for (const auto& a : w.run_args) cs += " " + quote(a);
+    cs += " --slurm-continue\n";
+    atomic_write_text(cscript, cs);
+    std::string dep;
+    for (const auto& id : sub.job_ids) dep += ":" + id;
+    std::string cid;
+    if (!o.dry_run) {
+      cid = sbatch("--dependency=afterok" + dep + " --kill-on-invalid-dep=yes " + o.extra, cscript);
+      record_job(w.run_dir, json{{"job", cid}, {"kind", "continue"}, {"wave", n}, {"log", clog}, {"script", cscript.string()},
+                                 {"after", sub.job_ids}, {"submitted", utc_now_iso8601()}});
+    }
+    sub.job_ids.push_back(cid);
+    std::string after;
+    for (const auto& r : array_refs) after += (after.empty() ? "" : ":") + r;
+    g << "  " << (cid.empty() ? "[" + std::to_string(array_refs.size() + 1) + "]" : cid) << " continue (1 task, CPU) --dependency=afterok:"
+      << after << " --kill-on-invalid-dep=yes\n      script " << cscript.string() << "\n";
   }
-  sub.job_ids.push_back(cid);
-  std::string after;
-  for (const auto& r : array_refs) after += (after.empty() ? "" : ":") + r;
-  g << "  " << (cid.empty() ? "[" + std::to_string(array_refs.size() + 1) + "]" : cid) << " continue (1 task, CPU) --dependency=afterok:"
-    << after << " --kill-on-invalid-dep=yes\n      script " << cscript.string() << "\n";
-  g << "  then further waves, each planned and submitted by the previous continue job once its inputs exist (a unit's key "
-       "holds the content hashes of its inputs), over the stages ";
+  g << "  then further waves, each planned and submitted by the job that ends the previous wave (its continue job, or its "
+       "only task) once its inputs exist (a unit's key holds the content hashes of its inputs), over the stages ";
   for (std::size_t i = 0; i < w.later_stages.size(); ++i) g << (i ? ", " : "") << w.later_stages[i];
-  g << "; the last continue job builds results.json and report/\n";
+  g << "; the last of them builds results.json and report/\n";
   if (!o.extra.empty()) g << "  every sbatch also gets: " << o.extra << "\n";
   sub.graph = g.str();
   return sub;
@@ -365,13 +397,17 @@ int wait_for_slurm_run(const fs::path& run_dir, std::uintmax_t offset, double po
     }
   }
   if (reported.empty()) {
-    for (auto it = jobs.rbegin(); it != jobs.rend(); ++it)
-      if (it->j.value("kind", "") == "continue") {
-        const std::string state = job_state(it->id());
-        why << "the continue job " << it->id() << (state.empty() ? "" : " (" + state + ")")
-            << " ended without results.json; log: " << log_of(it->j.value("log", ""), it->id(), "") << "\n";
-        break;
-      }
+    for (auto it = jobs.rbegin(); it != jobs.rend(); ++it) {
+      const bool cont = it->j.value("kind", "") == "continue", folded = it->j.value("continues", false);
+      if (!cont && !folded) continue;
+      // A folded wave's only task computed its units (all done, or they would be reported above)
+      // and then planned: that planning is what failed.
+      const std::string job = folded ? it->id() + "_0" : it->id(), state = job_state(job);
+      why << (folded ? "the task " + job + " that plans the next wave" : "the continue job " + job)
+          << (state.empty() ? "" : " (" + state + ")") << " ended without results.json; log: "
+          << log_of(it->j.value("log", ""), it->id(), "0") << "\n";
+      break;
+    }
   }
   failure = why.str().empty() ? "no job of the run is left and results.json was not written\n" : why.str();
   return 1;

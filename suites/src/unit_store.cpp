@@ -10,6 +10,7 @@
 #include "medsyn/core/progress.h"
 #include "medsyn/core/provenance.h"
 #include "medsyn/reports/report.h"
+#include "medsyn/torch/runtime.h"
 
 namespace fs = std::filesystem;
 
@@ -90,8 +91,11 @@ Unit compute_unit_atomically(const fs::path& dir, const UnitDescription& d, bool
   log_info(d.stage + ": " + d.name);
   const ojson meta = work(d, partial);
   if (after_work) after_work(d, partial);
-  const ojson done = {{"key", d.key}, {"stage", d.stage}, {"name", d.name}, {"inputs", d.inputs}, {"summary", meta},
-                      {"finished", utc_now_iso8601()}};
+  ojson done = {{"key", d.key}, {"stage", d.stage}, {"name", d.name}, {"inputs", d.inputs}, {"summary", meta},
+                {"finished", utc_now_iso8601()}};
+  // Not part of the key: the same unit computed with another thread count is the same unit, but
+  // its floating-point numbers may differ in the last bits (results.json provenance.unit_threads).
+  if (const int t = torch_runtime_threads(); t > 0) done["threads"] = t;
   write_json_file(partial / "done.json", done);
   if (fs::exists(dir)) fs::remove_all(dir);  // a complete unit never lacks done.json; be safe
   fs::rename(partial, dir);
@@ -127,6 +131,7 @@ Unit UnitStore::run(const UnitDescription& d) {
   if (fs::exists(dir / "done.json")) {
     ++st.cached;
     const json done = read_json_file(dir / "done.json");
+    if (done.contains("threads") && done["threads"].is_number_integer()) threads_.insert(done["threads"].get<int>());
     return {dir, d.key, ojson::parse(done.at("summary").dump())};
   }
   if (!allowed(d.stage))
@@ -148,6 +153,7 @@ Unit UnitStore::run(const UnitDescription& d) {
   }
   const auto t0 = Clock::now();
   Unit u = compute_unit_atomically(dir, d, resume_, work_, after_work_);
+  if (const int t = torch_runtime_threads(); t > 0) threads_.insert(t);
   ++st.computed;
   st.seconds += std::chrono::duration<double>(Clock::now() - t0).count();
   return u;

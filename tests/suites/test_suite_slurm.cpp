@@ -15,6 +15,7 @@
 #include <future>
 #include <iostream>
 #include <map>
+#include <sstream>
 #include <thread>
 
 #include "medsyn/core/fs.h"
@@ -180,6 +181,29 @@ TEST_CASE("slurm executor: GPU requests only for GPU units, packing, dry-run scr
   CHECK(read_file_text(tmp / "slurm" / "continue-001.sbatch").find("run 's.json' '--out'") != std::string::npos);
   CHECK(!fs::exists(tmp / "slurm" / "jobs.jsonl"));  // nothing submitted
 
+  // A wave of one task (one unit here) has no continue job: its task computes the unit and then
+  // plans the next wave in the same process (`run ... --slurm-continue --slurm-first-units`).
+  suites::SlurmWave one = w;
+  one.units = {make_unit("data", "real-x", {}, {})};
+  one.resume = true;
+  one.run_args.push_back("--resume");
+  const auto folded = suites::submit_wave(one, o);
+  INFO(folded.graph);
+  CHECK(folded.graph.find("array data (CPU): 1 unit(s) in 1 task(s) [--array=0-0]") != std::string::npos);
+  CHECK(folded.graph.find("no separate continue job") != std::string::npos);
+  CHECK(folded.graph.find("--dependency") == std::string::npos);
+  CHECK(folded.job_ids.size() == 1);
+  const std::string fs2 = read_file_text(tmp / "slurm" / "wave-002-data.sbatch");
+  CHECK(fs2.find("\"$BIN\" run 's.json' '--out' " + test::shell_quote(tmp.path().string()) +
+                 " '--executor' 'slurm' '--resume' --slurm-continue --slurm-first-units \"${MINE[@]}\"") != std::string::npos);
+  CHECK(fs2.find("run-unit") == std::string::npos);
+  CHECK(fs2.find("failed.tsv") != std::string::npos);  // a unit that failed is still recorded
+  CHECK(!fs::exists(tmp / "slurm" / "continue-002.sbatch"));
+  // The internal flag belongs to such a task only.
+  auto first = test::run_cli("run s.json --out " + test::shell_quote(tmp.path().string()) + " --slurm-first-units data/x");
+  CHECK(first.exit_code == 2);
+  CHECK(first.err.find("--slurm-first-units: only with --executor slurm --slurm-continue") != std::string::npos);
+
   // run-unit: bad input is exit 2 naming what is wrong.
   const std::string dir = test::shell_quote(tmp.path().string());
   auto r = test::run_cli("run-unit " + dir + " data/x");
@@ -232,6 +256,11 @@ TEST_CASE("slurm executor on a real one-node cluster: same results as local, sca
   CHECK(slurm.out.find("slurm jobs:") != std::string::npos);
   CHECK(normalised(tmp / "slurm" / "results.json") == normalised(tmp / "local" / "results.json"));
   CHECK(fs::exists(tmp / "slurm" / "report" / "index.html"));
+  // The thread counts the units ran with (the same both ways: part of the comparison above).
+  const json threads = read_json_file(tmp / "slurm" / "results.json")["provenance"]["unit_threads"];
+  REQUIRE(threads.is_array());
+  CHECK(threads.size() == 1);
+  CHECK(threads[0].get<int>() >= 1);
   // Per stage one array (CPU here), each task a `run-unit`; every description was consumed.
   std::set<std::string> stages;
   for (const auto& j : jobs_of(tmp / "slurm"))
@@ -240,6 +269,15 @@ TEST_CASE("slurm executor on a real one-node cluster: same results as local, sca
       CHECK(j["gpu"] == false);
     }
   CHECK(stages == std::set<std::string>{"data", "train", "generate", "features", "fidelity", "diversity", "memorization", "compute"});
+  // Waves of a single task (the data import, the real splits, the last fidelity unit) plan the
+  // next wave in that task: no continue job for them.
+  std::set<int> folded_waves, continue_waves;
+  for (const auto& j : jobs_of(tmp / "slurm")) {
+    if (j["kind"] == "units" && j.value("continues", false)) folded_waves.insert(j["wave"].get<int>());
+    if (j["kind"] == "continue") continue_waves.insert(j["wave"].get<int>());
+  }
+  CHECK(folded_waves.size() >= 2);
+  for (const int wv : folded_waves) CHECK(continue_waves.count(wv) == 0);
   for (const auto& e : fs::recursive_directory_iterator(tmp / "slurm" / "units")) {
     CHECK(e.path().extension() != ".partial");
     CHECK(e.path().filename().string().find(".unit.json") == std::string::npos);
@@ -315,11 +353,31 @@ TEST_CASE("slurm executor on a real one-node cluster: same results as local, sca
   REQUIRE(dry.exit_code == 0);
   CHECK(dry.out.find("dry run: nothing submitted") != std::string::npos);
   CHECK(dry.out.find("array data (CPU): 1 unit(s) in 1 task(s) [--array=0-0] --cpus-per-task=1 --time=00:10:00") != std::string::npos);
-  CHECK(dry.out.find("--dependency=afterok:[1]") != std::string::npos);
+  // The first wave (the data import) is one task: it plans the next wave itself, no continue job.
+  CHECK(dry.out.find("its task then plans the next wave in the same process") != std::string::npos);
   CHECK(fs::exists(tmp / "dry" / "slurm" / "wave-001-data.sbatch"));
-  CHECK(fs::exists(tmp / "dry" / "slurm" / "continue-001.sbatch"));
+  CHECK(read_file_text(tmp / "dry" / "slurm" / "wave-001-data.sbatch").find("--slurm-continue --slurm-first-units") != std::string::npos);
+  CHECK(!fs::exists(tmp / "dry" / "slurm" / "continue-001.sbatch"));
   CHECK(!fs::exists(tmp / "dry" / "slurm" / "jobs.jsonl"));
   CHECK(sh("squeue -h -n " + suites::slurm_job_name(tmp / "dry")).empty());
+  // A single-task wave whose units finished but whose planning failed: --wait names that task and
+  // its log (a hand-made jobs.jsonl: job 999999 is not in squeue, its unit is done).
+  {
+    const fs::path fake = tmp / "fake";
+    ensure_dir(fake / "units" / "data" / "real-x");
+    atomic_write_text(fake / "units" / "data" / "real-x" / "done.json", "{}");
+    ensure_dir(fake / "slurm");
+    const std::string log = (fake / "slurm" / "logs" / "wave-001-data-%A_%a.out").string();
+    atomic_write_text(fake / "slurm" / "jobs.jsonl",
+                      json{{"job", "999999"}, {"kind", "units"}, {"stage", "data"}, {"wave", 1}, {"units", {"data/real-x"}},
+                           {"tasks", 1}, {"log", log}, {"continues", true}}.dump() + "\n");
+    std::ostringstream progress;
+    std::string failure;
+    CHECK(suites::wait_for_slurm_run(fake, 0, 0.1, progress, failure) == 1);
+    CHECK(failure.find("the task 999999_0 that plans the next wave") != std::string::npos);
+    CHECK(failure.find((fake / "slurm" / "logs" / "wave-001-data-999999_0.out").string()) != std::string::npos);
+  }
+
   // Bad input stays exit 2; slurm flags need the slurm executor.
   CHECK(run("bad", "--executor slurm --slurm-gpus 0").exit_code == 2);
   CHECK(run("bad", "--max-array 2").exit_code == 2);

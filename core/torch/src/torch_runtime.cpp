@@ -1,6 +1,7 @@
 #include <malloc.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <climits>
 #include <cstdlib>
@@ -30,6 +31,12 @@ int torch_threads_from_environment() {
   return static_cast<int>(v);
 }
 
+namespace {
+std::atomic<int> g_runtime_threads{0};
+}  // namespace
+
+int torch_runtime_threads() { return g_runtime_threads.load(); }
+
 void init_torch_runtime(int num_threads) {
   // Big tensors off mmap: freeing and re-mapping them every step (page faults + zeroing) cost
   // 2-4x on CPU training steps here. Process-wide and idempotent, so done once.
@@ -41,6 +48,7 @@ void init_torch_runtime(int num_threads) {
   int n = num_threads > 0 ? num_threads : torch_threads_from_environment();
   if (n <= 0) n = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   torch::set_num_threads(n);
+  g_runtime_threads = n;
   register_library_version("libtorch", torch_version_string());
 }
 

@@ -11,7 +11,9 @@
 // `medsynbench run-unit RUN_DIR <stage>/<folder>` for its units, and one "continue" job with
 // --dependency=afterok on those arrays that runs the planner again: it submits the next wave and
 // the next continue job, or, when nothing is missing, builds results.json and report/ (the final
-// task). A failed or cancelled task leaves its dependants never runnable (--kill-on-invalid-dep),
+// task). A wave of a single task (one array of one task) has no continue job: that task runs
+// `run ... --slurm-continue --slurm-first-units UNIT...`, which computes its units and then plans,
+// in one process (one Slurm dependency hop and one LibTorch start per such wave, not two). A failed or cancelled task leaves its dependants never runnable (--kill-on-invalid-dep),
 // so the chain stops; `run --resume` later submits only what is missing.
 //
 // Files (RUN_DIR/slurm/): wave-NNN-<stage>[-gpu].units (unit ids, one a line), .sbatch (the

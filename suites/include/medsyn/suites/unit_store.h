@@ -118,6 +118,9 @@ class UnitStore {
   int deferred() const { return deferred_; }
 
   std::map<std::string, StageStats>& stats() { return stats_; }
+  // The thread counts the run's units were computed with (done.json "threads"; older units
+  // without it are not counted).
+  const std::set<int>& unit_threads() const { return threads_; }
 
  private:
   std::filesystem::path root_;
@@ -126,6 +129,7 @@ class UnitStore {
   Work work_;
   AfterWork after_work_;
   std::map<std::string, StageStats> stats_;
+  std::set<int> threads_;
   bool collecting_ = false;
   std::vector<UnitDescription> pending_;
   std::vector<std::filesystem::path> pending_dirs_;

@@ -14,6 +14,11 @@ namespace medsyn {
 // Also keeps big allocations off mmap (a 2-4x speed-up on CPU training steps).
 void init_torch_runtime(int num_threads = 0);
 
+// The intra-op thread count the last init_torch_runtime call set (0 before any call). Recorded
+// with each suite unit: floating-point results of parallel reductions (BLAS, training) can differ
+// in the last bits between thread counts.
+int torch_runtime_threads();
+
 // MEDSYN_THREADS as a thread count (0 when unset); throws InputError when it is not a positive integer.
 int torch_threads_from_environment();
 
