@@ -190,15 +190,13 @@ SlurmSubmission submit_wave(const SlurmWave& w, const SlurmOptions& o) {
   // the next wave in that task's own process after its units: no separate continue job, so the
   // wave costs one Slurm dependency hop and one process start instead of two of each.
   const bool folded = arrays.size() == 1 && arrays.front().tasks == 1;
-  std::string run_line = "\"$BIN\" run";
-  for (const auto& a : w.run_args) run_line += " " + quote(a);
-  run_line += " --slurm-continue";
+  // `run <the run's arguments> --slurm-continue`: what plans the next wave, in a folded task or
+  // in the continue job.
+  std::string continue_args;
+  for (const auto& a : w.run_args) continue_args += " " + quote(a);
+  continue_args += " --slurm-continue";
   std::vector<std::string> array_refs;
-  for (const auto& arr : arrays) {
-    const std::string& stage = arr.stage;
-    const bool gpu = arr.gpu;
-    const auto& ids = arr.ids;
-    const int tasks = arr.tasks;
+  for (const auto& [stage, gpu, ids, tasks] : arrays) {
     const std::string base = "wave-" + three(n) + "-" + stage + (gpu ? "-gpu" : "");
     const fs::path list = sd / (base + ".units"), script = sd / (base + ".sbatch");
     std::string text;
@@ -219,7 +217,7 @@ SlurmSubmission submit_wave(const SlurmWave& w, const SlurmOptions& o) {
     // One process for the task's units (one LibTorch start); a unit without done.json afterwards
     // is the one that failed (or was not reached when the task was killed).
     if (folded)  // the units, then (when they all finished) the planner: one process
-      s += run_line + " --slurm-first-units \"${MINE[@]}\"\nrc=$?\n";
+      s += "\"$BIN\" run" + continue_args + " --slurm-first-units \"${MINE[@]}\"\nrc=$?\n";
     else
       s += "\"$BIN\" run-unit" + std::string(w.resume ? " --resume" : "") + " \"$DIR\" \"${MINE[@]}\"\nrc=$?\n";
     s += "if [ \"$rc\" -ne 0 ]; then\n  for u in \"${MINE[@]}\"; do\n    [ -f \"$DIR/units/$u/done.json\" ] && continue\n";
@@ -253,9 +251,8 @@ SlurmSubmission submit_wave(const SlurmWave& w, const SlurmOptions& o) {
     const fs::path cscript = sd / (cbase + ".sbatch");
     const std::string clog = (sd / "logs" / (cbase + "-%j.out")).string();
     std::string cs = common_header(w.run_dir, o, clog) + "# medsynbench: plan the next wave of the run after wave " +
-                     std::to_string(n) + " (the last one builds results.json and report/)\nexec " + quote(bin.string()) + " run";
-    for (const auto& a : w.run_args) cs += " " + quote(a);
-    cs += " --slurm-continue\n";
+                     std::to_string(n) + " (the last one builds results.json and report/)\nexec " + quote(bin.string()) + " run" +
+                     continue_args + "\n";
     atomic_write_text(cscript, cs);
     std::string dep;
     for (const auto& id : sub.job_ids) dep += ":" + id;

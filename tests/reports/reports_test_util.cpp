@@ -4,6 +4,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "medsyn/core/error.h"
 #include "medsyn/core/fs.h"
 #include "medsyn/core/image_io.h"
 #include "medsyn/reports/results.h"
@@ -69,6 +70,15 @@ int count_of(const std::string& h, const std::string& n) {
   int c = 0;
   for (std::size_t pos = h.find(n); pos != std::string::npos; pos = h.find(n, pos + n.size())) ++c;
   return c;
+}
+
+std::string load_error(const nlohmann::ordered_json& results) {
+  try {
+    reports::results_from_json(results, "results.json");
+  } catch (const InputError& e) {
+    return e.what();
+  }
+  return "";
 }
 
 }  // namespace medsyn::test

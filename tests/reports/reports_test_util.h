@@ -16,5 +16,7 @@ std::filesystem::path make_run_dir(const std::filesystem::path& run,
                                    bool skip_images = false);
 std::string slurp(const std::filesystem::path& p);
 int count_of(const std::string& haystack, const std::string& needle);
+// What loading a results.json document reports as bad input ("" when it loads).
+std::string load_error(const nlohmann::ordered_json& results);
 
 }  // namespace medsyn::test

@@ -11,6 +11,7 @@
 using namespace medsyn;
 using namespace medsyn::reports;
 using nlohmann::ordered_json;
+using test::load_error;
 
 namespace {
 
@@ -41,15 +42,6 @@ ordered_json with_adherence(double cas_acc) {
                         {"labels", {{"by_prompt", 200}}},
                         {"cas", scores(cas_acc, 0.55)}, {"real", scores(0.84, 0.6)}, {"reverse", scores(0.7, 0.3)}}}}}};
   return j;
-}
-
-std::string load_error(const ordered_json& j) {
-  try {
-    results_from_json(j, "results.json");
-  } catch (const InputError& e) {
-    return e.what();
-  }
-  return "";
 }
 
 }  // namespace

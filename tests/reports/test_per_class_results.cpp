@@ -12,6 +12,7 @@
 using namespace medsyn;
 using namespace medsyn::reports;
 using nlohmann::ordered_json;
+using test::load_error;
 
 namespace {
 
@@ -46,15 +47,6 @@ ordered_json with_per_class(double pneumonia_fd) {
                         {"sources", {{"by_prompt", 194}, {"by_label", 0}, {"no_class", 6}}},
                         {"classes", classes}}}}}};
   return j;
-}
-
-std::string load_error(const ordered_json& j) {
-  try {
-    results_from_json(j, "results.json");
-  } catch (const InputError& e) {
-    return e.what();
-  }
-  return "";
 }
 
 const PerClassRow* row(const PerClassEntry& e, const std::string& name) { return e.row(name); }

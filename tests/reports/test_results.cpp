@@ -12,17 +12,7 @@
 using namespace medsyn;
 using namespace medsyn::reports;
 using nlohmann::ordered_json;
-
-namespace {
-std::string load_error(const ordered_json& j) {
-  try {
-    results_from_json(j, "results.json");
-  } catch (const InputError& e) {
-    return e.what();
-  }
-  return "";
-}
-}  // namespace
+using test::load_error;
 
 TEST_CASE("the results fixture is valid and loads in display order", "[reports][results]") {
   const auto r = results_from_json(test::base_results_json(), "results_base.json");
